@@ -1,0 +1,33 @@
+/*
+ * mmk/errno.h - error codes.
+ *
+ * Every mmk function that can fail returns 0 or the negative of one of these.
+ * The numbers are Linux's (asm-generic/errno-base.h), so a result compares
+ * directly with what a Linux system call returned; the names carry an MMK_
+ * prefix so hosted code can include <errno.h> beside this header.
+ * On error, nothing has changed (the convention of ../DESIGN.md).
+ */
+#ifndef MMK_ERRNO_H
+#define MMK_ERRNO_H
+
+#define MMK_EPERM 1
+#define MMK_ENOENT 2
+#define MMK_EINTR 4
+#define MMK_EAGAIN 11
+#define MMK_ENOMEM 12
+#define MMK_EACCES 13
+#define MMK_EFAULT 14
+#define MMK_EBUSY 16
+#define MMK_EEXIST 17
+#define MMK_ENODEV 19
+#define MMK_EINVAL 22
+#define MMK_ENOSPC 28
+#define MMK_ERANGE 34
+#define MMK_ENOSYS 38
+#define MMK_EOVERFLOW 75
+#define MMK_EALREADY 114 /* double free: the frame is already free */
+
+/* Name of an error code ("ENOMEM"), for reports; accepts n or -n. */
+const char *mmk_strerror(int err);
+
+#endif
