@@ -88,6 +88,12 @@ int pmap_enter(struct pmap *pm, vaddr_t va, paddr_t pa, unsigned prot);
  */
 size_t pmap_remove(struct pmap *pm, vaddr_t start, vaddr_t end, pmap_visit_fn fn, void *ctx);
 
+/* Visit every translation in [start, end) in address order without changing
+ * it, skipping empty tables; fn gets the frame and PMAP_PROT_* |
+ * PMAP_ACCESSED | PMAP_DIRTY bits.  Returns the number visited.  For fork,
+ * checkers and statistics. */
+size_t pmap_walk(const struct pmap *pm, vaddr_t start, vaddr_t end, pmap_visit_fn fn, void *ctx);
+
 /* Set the protection of every present translation in [start, end) to prot
  * (PMAP_PROT_NONE keeps the translation but makes it inaccessible).  Returns
  * the number of translations changed. */

@@ -1,0 +1,323 @@
+/*
+ * mmk/vm.h - virtual memory: address spaces of VMAs over a pmap, demand
+ * paging, and the memory calls of a POSIX kernel (seed 004's mspace API,
+ * seed 003's memory maps; every call behaves as Linux's of the same name,
+ * with Linux's errors, except where noted "differs").
+ *
+ * Units: addresses are vaddr_t bytes; lengths are size_t bytes (rounded up to
+ * whole pages where Linux rounds); offsets into objects are bytes.  Ranges
+ * are half-open [start, end).
+ *
+ * Ownership: a vm_system owns the caches that VMAs and objects come from and
+ * outlives every space made from it.  A vm_space owns its VMAs, its pmap and
+ * one reference on each object its VMAs map.
+ *
+ * Locking: each vm_space has a spin lock (lock) guarding its VMA tree, brk
+ * and counters and its pmap; every vm_* call on a space takes it.  Lock
+ * order: vm_space.lock, then kmem cache locks, then phys.lock
+ * (docs/locking.md).
+ */
+#ifndef MMK_VM_H
+#define MMK_VM_H
+
+#include <hal/pmap.h>
+#include <mmk/kmem.h>
+#include <mmk/phys.h>
+#include <mmk/types.h>
+#include <mmk/rbtree.h>
+
+/* ---- protections and flags: Linux's values, so a syscall layer passes them through ---- */
+
+#define VM_PROT_NONE 0x0u
+#define VM_PROT_READ 0x1u
+#define VM_PROT_WRITE 0x2u
+#define VM_PROT_EXEC 0x4u
+#define VM_PROT_ALL 0x7u
+
+#define VM_MAP_SHARED 0x01u
+#define VM_MAP_PRIVATE 0x02u
+#define VM_MAP_SHARED_VALIDATE 0x03u
+#define VM_MAP_TYPE 0x0fu
+#define VM_MAP_FIXED 0x10u
+#define VM_MAP_ANONYMOUS 0x20u
+#define VM_MAP_GROWSDOWN 0x100u
+#define VM_MAP_DENYWRITE 0x800u
+#define VM_MAP_EXECUTABLE 0x1000u
+#define VM_MAP_LOCKED 0x2000u
+#define VM_MAP_NORESERVE 0x4000u
+#define VM_MAP_POPULATE 0x8000u
+#define VM_MAP_NONBLOCK 0x10000u
+#define VM_MAP_STACK 0x20000u
+#define VM_MAP_HUGETLB 0x40000u
+#define VM_MAP_SYNC 0x80000u
+#define VM_MAP_FIXED_NOREPLACE 0x100000u
+
+#define VM_MREMAP_MAYMOVE 1u
+#define VM_MREMAP_FIXED 2u
+#define VM_MREMAP_DONTUNMAP 4u
+
+#define VM_MADV_NORMAL 0
+#define VM_MADV_RANDOM 1
+#define VM_MADV_SEQUENTIAL 2
+#define VM_MADV_WILLNEED 3
+#define VM_MADV_DONTNEED 4
+#define VM_MADV_FREE 8
+#define VM_MADV_REMOVE 9
+#define VM_MADV_DONTFORK 10
+#define VM_MADV_DOFORK 11
+#define VM_MADV_MERGEABLE 12
+#define VM_MADV_UNMERGEABLE 13
+#define VM_MADV_HUGEPAGE 14
+#define VM_MADV_NOHUGEPAGE 15
+#define VM_MADV_DONTDUMP 16
+#define VM_MADV_DODUMP 17
+#define VM_MADV_WIPEONFORK 18
+#define VM_MADV_KEEPONFORK 19
+#define VM_MADV_COLD 20
+#define VM_MADV_PAGEOUT 21
+
+#define VM_MS_ASYNC 1u
+#define VM_MS_INVALIDATE 2u
+#define VM_MS_SYNC 4u
+
+/* ---- VMA flags (vm_area.flags) ---- */
+#define VMA_SHARED 0x0001u     /* MAP_SHARED: writes reach the object */
+#define VMA_GROWSDOWN 0x0002u  /* a stack: faults just below extend it */
+#define VMA_DONTFORK 0x0004u   /* MADV_DONTFORK: not copied by fork */
+#define VMA_WIPEONFORK 0x0008u /* MADV_WIPEONFORK: child sees zeroes */
+#define VMA_LOCKED 0x0010u     /* mlock: populated and kept resident */
+#define VMA_NORESERVE 0x0020u  /* MAP_NORESERVE */
+#define VMA_DEAD 0x0040u       /* marked dead: awaits scavenge and sweep (seed 004) */
+#define VMA_SPECIAL 0x0080u    /* kernel-made ([vdso], [vvar], ...): never merged */
+#define VMA_HUGEPAGE 0x0100u   /* MADV_HUGEPAGE advice recorded */
+#define VMA_DONTDUMP 0x0200u
+
+/* ---- memory objects (the foundation's: identity and name; pages come with issue 3) ---- */
+
+enum vm_object_type {
+	VM_OBJECT_ANON = 1,   /* shared anonymous memory, SysV/POSIX shm, memfd */
+	VM_OBJECT_FILE = 2,   /* a file's pages */
+	VM_OBJECT_PHYS = 3,   /* fixed frames (device memory) */
+};
+
+struct vm_object {
+	uint32_t refcount;  /* references: VMAs plus creator handles */
+	uint32_t type;      /* enum vm_object_type */
+	const char *name;   /* shown by vm_display; owned by the creator, lives as long as the object */
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+	uint64_t size;      /* bytes; informational in the foundation */
+};
+
+/* ---- VMAs ---- */
+
+struct vm_area {
+	struct rb_node node;    /* in vm_space.vmas, keyed by start */
+	vaddr_t start, end;     /* page-aligned, start < end */
+	vaddr_t gap_below;      /* bytes free between the previous VMA (or floor) and start */
+	vaddr_t max_gap;        /* largest gap_below in this subtree (augmented) */
+	uint32_t prot;          /* VM_PROT_* */
+	uint32_t max_prot;      /* VM_PROT_*: what mprotect may grant (EACCES beyond) */
+	uint32_t flags;         /* VMA_* */
+	struct vm_object *object; /* NULL for private anonymous memory */
+	uint64_t offset;        /* byte offset in object of start */
+	const char *name;       /* special name ("[vdso]") or NULL; static storage */
+};
+
+/* ---- the system and its spaces ---- */
+
+struct vm_system {
+	struct phys *phys;
+	struct hal_machine *machine;
+	struct kmem_cache vma_cache;
+	struct kmem_cache object_cache;
+	uint64_t pt_pages;       /* page-table pages in use, all spaces */
+	uint64_t user_frames;    /* frames mapped into user spaces */
+	uint64_t spaces;         /* live spaces */
+};
+
+struct vm_space {
+	struct vm_system *sys;
+	struct hal_spinlock lock;
+	struct pmap pmap;
+	struct rb_tree vmas;
+	vaddr_t min_addr;        /* lowest mappable address (mmap_min_addr) */
+	vaddr_t max_addr;        /* end of the user space (TASK_SIZE) */
+	vaddr_t mmap_base;       /* top-down placement starts below this */
+	vaddr_t start_brk, brk;  /* heap: [start_brk, brk) bytes; 0 when unset */
+	vaddr_t start_stack;     /* an address inside the main stack, 0 if none */
+	uint64_t stack_limit;    /* bytes a growsdown VMA may reach (RLIMIT_STACK) */
+	uint64_t stack_guard;    /* bytes kept free below a stack (stack_guard_gap) */
+	uint64_t mapped_pages;   /* sum of VMA sizes, pages */
+	uint64_t faults;         /* faults resolved */
+	uint64_t faults_refused; /* faults answered with a segmentation fault */
+	uint64_t zero_fills;     /* demand-zero pages made */
+	uint64_t dead_vmas;      /* VMAs marked dead, not yet swept */
+};
+
+/* Linux x86-64 defaults. */
+#define VM_DEFAULT_MIN_ADDR 0x1000ull               /* vm.mmap_min_addr of the traces */
+#define VM_DEFAULT_MAX_ADDR 0x7ffffffff000ull       /* TASK_SIZE_MAX */
+#define VM_DEFAULT_STACK_LIMIT (8ull << 20)         /* RLIMIT_STACK */
+#define VM_DEFAULT_STACK_GUARD (256ull << 12)       /* stack_guard_gap */
+#define VM_DEFAULT_MMAP_GAP (128ull << 20)          /* mmap_base = TASK_SIZE - this */
+
+/* 0, or -MMK_EINVAL/-MMK_ENOMEM from the caches.  sys is embedded by the caller. */
+int vm_system_init(struct vm_system *sys, struct phys *ph);
+/* -MMK_EBUSY while spaces are alive. */
+int vm_system_fini(struct vm_system *sys);
+
+/* A new empty address space (Linux x86-64 bounds and defaults).  0, or
+ * -MMK_ENOMEM. */
+int vm_space_create(struct vm_system *sys, struct vm_space **out);
+
+/* Unmap everything (frames freed when their last mapping goes), free the
+ * page tables and the space.  The space must not be active on any CPU. */
+void vm_space_destroy(struct vm_space *as);
+
+/*
+ * fork(2): a new space with a copy of every VMA of parent except DONTFORK
+ * ones; private pages are copied now (eager copy until issue 3 brings
+ * copy-on-write), shared pages are mapped to the same frames, WIPEONFORK
+ * VMAs start empty.  0, or -MMK_ENOMEM with nothing left behind.
+ */
+int vm_space_fork(struct vm_space *parent, struct vm_space **out);
+
+/* Make the space current on cpu (pmap_activate). */
+void vm_space_activate(struct vm_space *as, unsigned cpu);
+
+/* ---- objects ---- */
+
+/* A new object with refcount 1 (the caller's).  name must outlive it.
+ * 0, or -MMK_ENOMEM, -MMK_EINVAL (unknown type). */
+int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, struct vm_object **out);
+void vm_object_ref(struct vm_object *obj);
+/* Drop one reference; the object is freed with the last. */
+void vm_object_release(struct vm_system *sys, struct vm_object *obj);
+
+/* ---- the calls ---- */
+
+/*
+ * mmap(2).  hint: an address (only a hint without VM_MAP_FIXED*); len bytes
+ * (rounded up to pages); prot VM_PROT_*; flags VM_MAP_*; obj NULL for
+ * anonymous memory (MAP_SHARED|MAP_ANONYMOUS needs an object: pass one of
+ * type ANON); offset bytes into obj; max_prot: what later mprotect may grant
+ * (the file's open mode; VM_PROT_ALL for anonymous memory).  *out = start.
+ * Placement: MAP_FIXED replaces what was there; MAP_FIXED_NOREPLACE fails
+ * with -MMK_EEXIST on overlap; a hint is used when the range is free;
+ * otherwise first fit top-down below mmap_base, as Linux.
+ * Errors: -MMK_EINVAL (len 0, unaligned offset or fixed address, no or bad
+ * map type, unknown prot bits), -MMK_EACCES (prot beyond max_prot),
+ * -MMK_ENOMEM (no room, out of range), -MMK_EPERM (fixed below min_addr),
+ * -MMK_EOVERFLOW (offset + len wraps), -MMK_EEXIST.
+ */
+int vm_map(struct vm_space *as, vaddr_t hint, size_t len, unsigned prot, unsigned flags, struct vm_object *obj,
+	   uint64_t offset, unsigned max_prot, vaddr_t *out);
+
+/* Map a kernel-made special area ([vdso], [vvar], the exec-time image) at a
+ * fixed, free range with explicit flags and name.  For loaders and replay.
+ * Same errors as vm_map with MAP_FIXED_NOREPLACE. */
+int vm_map_special(struct vm_space *as, vaddr_t start, size_t len, unsigned prot, unsigned max_prot,
+		   unsigned vma_flags, struct vm_object *obj, uint64_t offset, const char *name);
+
+/* munmap(2): -MMK_EINVAL for an unaligned address, len 0, or a range past
+ * max_addr; holes are fine.  Frames whose last mapping goes are freed. */
+int vm_unmap(struct vm_space *as, vaddr_t addr, size_t len);
+
+/* mprotect(2): len 0 succeeds; -MMK_EINVAL (unaligned, unknown bits),
+ * -MMK_ENOMEM (a hole in the range), -MMK_EACCES (beyond a VMA's max_prot).
+ * Splits VMAs at the ends and merges equal neighbours afterwards. */
+int vm_protect(struct vm_space *as, vaddr_t addr, size_t len, unsigned prot);
+
+/* mremap(2): *out = the new start.  -MMK_EINVAL (bad flags, unaligned,
+ * new_len 0, FIXED without MAYMOVE, overlapping FIXED target), -MMK_EFAULT
+ * (old range not inside one VMA), -MMK_ENOMEM (cannot grow in place and may
+ * not move, or no room). */
+int vm_remap(struct vm_space *as, vaddr_t old_addr, size_t old_len, size_t new_len, unsigned flags,
+	     vaddr_t new_addr, vaddr_t *out);
+
+/* Set the heap's start (the first brk(NULL) of an image); brk = start. */
+void vm_brk_init(struct vm_space *as, vaddr_t start);
+/* brk(2): *out = the break after the call: the new one on success, the old
+ * one when the request is refused (Linux never returns an error). */
+void vm_brk(struct vm_space *as, vaddr_t new_brk, vaddr_t *out);
+
+/* madvise(2) for the advice values above.  -MMK_EINVAL (unaligned, unknown
+ * advice, DONTNEED on a locked VMA, WIPEONFORK on a non-private-anonymous
+ * VMA), -MMK_ENOMEM (a hole; differs: Linux applies the advice to the mapped
+ * parts before failing, mmk changes nothing). */
+int vm_madvise(struct vm_space *as, vaddr_t addr, size_t len, int advice);
+
+/* mlock(2)/munlock(2): mark VMAs locked and populate them.  -MMK_EINVAL,
+ * -MMK_ENOMEM (a hole, or no frames to populate). */
+int vm_mlock(struct vm_space *as, vaddr_t addr, size_t len, bool lock);
+
+/* mincore(2): vec[i] = 1 if page i is resident.  -MMK_EINVAL, -MMK_ENOMEM. */
+int vm_mincore(struct vm_space *as, vaddr_t addr, size_t len, uint8_t *vec);
+
+/* msync(2): validates as Linux; the foundation has no dirty file pages to
+ * write.  -MMK_EINVAL, -MMK_ENOMEM, -MMK_EBUSY (MS_INVALIDATE on locked). */
+int vm_msync(struct vm_space *as, vaddr_t addr, size_t len, unsigned flags);
+
+/* Fault in every page of [addr, addr+len) that its VMA allows to be touched
+ * for read (MAP_POPULATE).  -MMK_ENOMEM when frames run out. */
+int vm_populate(struct vm_space *as, vaddr_t addr, size_t len, bool write);
+
+/* ---- faults ---- */
+
+/*
+ * Resolve a fault at va for access (PMAP_ACCESS_*): grow a stack VMA when va
+ * is just below it, allocate a zeroed frame on first touch, upgrade a
+ * present page's protection to the VMA's.  0 when the access may be retried;
+ * -MMK_EFAULT when no VMA covers va (SEGV_MAPERR); -MMK_EACCES when the VMA
+ * forbids the access (SEGV_ACCERR); -MMK_ENOMEM without frames.
+ */
+int vm_fault(struct vm_space *as, vaddr_t va, unsigned access);
+
+/* ---- seed 004's deferred release ---- */
+
+/* Mark the VMAs in [addr, addr+len) dead: they stop being accessible at
+ * once, keep their addresses reserved, and give their frames back at the
+ * next vm_scavenge.  -MMK_EINVAL, -MMK_ENOMEM (a hole). */
+int vm_mark_dead(struct vm_space *as, vaddr_t addr, size_t len);
+/* Free the frames of dead VMAs; returns the frames freed. */
+size_t vm_scavenge(struct vm_space *as);
+/* Scavenge, then remove dead VMAs; returns the VMAs removed. */
+size_t vm_sweep(struct vm_space *as);
+
+/* ---- inspection ---- */
+
+/* The VMA containing addr, or NULL (seed 004: mspace_search_vma).  The
+ * pointer is valid until the next change to the space. */
+const struct vm_area *vm_search(struct vm_space *as, vaddr_t addr);
+
+/* In-order walk: first VMA at or above addr, and its successor. */
+const struct vm_area *vm_first_from(struct vm_space *as, vaddr_t addr);
+const struct vm_area *vm_next(const struct vm_area *vma);
+
+/*
+ * /proc/PID/maps: write one line per VMA into buf (cap bytes, always
+ * NUL-terminated when cap > 0).  Returns the length the whole text needs
+ * (not counting the NUL), so a caller can size buf and call again.
+ * [heap] and [stack] names are derived as Linux does.
+ */
+size_t vm_display(struct vm_space *as, char *buf, size_t cap);
+
+/* Name Linux would show for vma ("[heap]", the object's name, ...), or "". */
+const char *vm_area_name(const struct vm_space *as, const struct vm_area *vma);
+
+struct vm_space_stats {
+	uint64_t vmas, mapped_bytes, resident_bytes, pt_pages, faults, faults_refused, zero_fills;
+};
+void vm_space_get_stats(struct vm_space *as, struct vm_space_stats *st);
+
+/*
+ * Re-derive: tree order and balance, gaps and subtree maxima, no overlap,
+ * page alignment, flags and protections valid, mapped_pages equals the sum
+ * of sizes, every present translation lies inside a live VMA with a
+ * protection no stronger than the VMA's, resident equals the recount.
+ * 0, or -MMK_EINVAL with *why.
+ */
+int vm_check(struct vm_space *as, const char **why);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * vm/check.c - vm_check: re-derive every invariant of an address space
+ * (FreeBSD's vm_map checks and OpenBSD's map sanity are the model).
+ */
+#include "vm/vm_internal.h"
+
+static bool augment_ok(const struct rb_node *n)
+{
+	const struct vm_area *v = vma_of(n);
+	vaddr_t m = v->gap_below;
+	if (n->left && vma_of(n->left)->max_gap > m)
+		m = vma_of(n->left)->max_gap;
+	if (n->right && vma_of(n->right)->max_gap > m)
+		m = vma_of(n->right)->max_gap;
+	return m == v->max_gap;
+}
+
+static const char *check_vma(const struct vm_space *as, const struct vm_area *v, const struct vm_area *prev)
+{
+	(void)as;
+	if (!mmk_page_aligned(v->start) || !mmk_page_aligned(v->end))
+		return "vm: VMA bounds not page-aligned";
+	if (v->start >= v->end)
+		return "vm: empty or inverted VMA";
+	if (v->end > PMAP_USER_END)
+		return "vm: VMA beyond the user address space";
+	if (prev && prev->end > v->start)
+		return "vm: VMAs overlap or are out of order";
+	if (v->gap_below != v->start - (prev ? prev->end : 0))
+		return "vm: stale gap_below";
+	if ((v->prot & ~VM_PROT_ALL) || (v->max_prot & ~VM_PROT_ALL))
+		return "vm: unknown protection bits";
+	if (v->prot & ~v->max_prot)
+		return "vm: protection beyond max_prot";
+	if (v->object && v->object->refcount == 0)
+		return "vm: VMA maps a freed object";
+	if ((v->flags & VMA_SHARED) && !v->object)
+		return "vm: shared VMA without an object";
+	return NULL;
+}
+
+struct pte_walk {
+	struct vm_space *as;
+	const char *why;
+	uint64_t seen;
+};
+
+static void check_pte(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
+{
+	struct pte_walk *w = ctx;
+	w->seen++;
+	if (w->why)
+		return;
+	const struct vm_area *v = vma_find(w->as, va);
+	if (!v) {
+		w->why = "vm: translation outside every VMA";
+		return;
+	}
+	unsigned allowed = (v->flags & VMA_DEAD) ? PMAP_PROT_NONE : vm_pte_prot(v->prot);
+	if ((bits & PMAP_PROT_ALL) & ~allowed)
+		w->why = "vm: translation stronger than its VMA allows";
+	struct mmk_frame *f = phys_frame(w->as->sys->phys, mmk_paddr_to_pfn(pa));
+	if (!f || f->state != MMK_FRAME_ALLOCATED || f->refcount == 0)
+		w->why = "vm: translation to a frame that is not an allocated user frame";
+}
+
+int vm_check(struct vm_space *as, const char **why)
+{
+	const char *dummy;
+	if (!why)
+		why = &dummy;
+	hal_spin_lock(&as->lock);
+	int rc = rb_check(&as->vmas, augment_ok, why);
+	uint64_t pages = 0, dead = 0;
+	const struct vm_area *prev = NULL;
+	for (struct vm_area *v = vma_of(rb_first(&as->vmas)); !rc && v; prev = v, v = vma_next(v)) {
+		const char *bad = check_vma(as, v, prev);
+		if (bad) {
+			*why = bad;
+			rc = -MMK_EINVAL;
+		}
+		pages += vma_pages(v);
+		dead += (v->flags & VMA_DEAD) != 0;
+	}
+	if (!rc && pages != as->mapped_pages) {
+		*why = "vm: mapped_pages differs from the sum of VMA sizes";
+		rc = -MMK_EINVAL;
+	}
+	if (!rc && dead != as->dead_vmas) {
+		*why = "vm: dead_vmas differs from recount";
+		rc = -MMK_EINVAL;
+	}
+	if (!rc) {
+		struct pte_walk w = { as, NULL, 0 };
+		pmap_walk(&as->pmap, 0, PMAP_USER_END, check_pte, &w);
+		if (w.why) {
+			*why = w.why;
+			rc = -MMK_EINVAL;
+		} else if (w.seen != as->pmap.resident) {
+			*why = "vm: pmap resident count differs from a walk";
+			rc = -MMK_EINVAL;
+		}
+	}
+	if (!rc)
+		rc = pmap_check(&as->pmap, why);
+	if (!rc && as->brk < as->start_brk) {
+		*why = "vm: brk below start_brk";
+		rc = -MMK_EINVAL;
+	}
+	hal_spin_unlock(&as->lock);
+	return rc;
+}

@@ -1,0 +1,110 @@
+/*
+ * vm/display.c - /proc/PID/maps text of an address space (seed 004:
+ * mspace_display).  The line format is Linux's show_map_vma():
+ *   "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " then, when the VMA has a
+ *   name, spaces up to column 73 and the name.
+ * Names as Linux derives them: the object's path; a special mapping's name;
+ * "[heap]" for an anonymous VMA that touches [start_brk, brk]; "[stack]" for
+ * the one holding start_stack.
+ */
+#include "vm/vm_internal.h"
+
+struct out {
+	char *buf;
+	size_t cap, len;
+};
+
+static void put_char(struct out *o, char c)
+{
+	if (o->len + 1 < o->cap)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	while (*s)
+		put_char(o, *s++);
+}
+
+/* Hex with at least min_digits digits. */
+static void put_hex(struct out *o, uint64_t x, int min_digits)
+{
+	char tmp[16];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[x & 15];
+		x >>= 4;
+	} while (x);
+	for (int i = n; i < min_digits; i++)
+		put_char(o, '0');
+	while (n)
+		put_char(o, tmp[--n]);
+}
+
+static void put_dec(struct out *o, uint64_t x)
+{
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + x % 10);
+		x /= 10;
+	} while (x);
+	while (n)
+		put_char(o, tmp[--n]);
+}
+
+const char *vm_area_name(const struct vm_space *as, const struct vm_area *v)
+{
+	if (v->object && v->object->name)
+		return v->object->name;
+	if (v->name)
+		return v->name;
+	if (!v->object && as->start_brk && v->start <= as->brk && v->end >= as->start_brk)
+		return "[heap]";
+	if (as->start_stack && v->start <= as->start_stack && v->end >= as->start_stack)
+		return "[stack]";
+	return "";
+}
+
+static void put_line(struct out *o, const struct vm_space *as, const struct vm_area *v)
+{
+	size_t line_start = o->len;
+	put_hex(o, v->start, 8);
+	put_char(o, '-');
+	put_hex(o, v->end, 8);
+	put_char(o, ' ');
+	put_char(o, (v->prot & VM_PROT_READ) ? 'r' : '-');
+	put_char(o, (v->prot & VM_PROT_WRITE) ? 'w' : '-');
+	put_char(o, (v->prot & VM_PROT_EXEC) ? 'x' : '-');
+	put_char(o, (v->flags & VMA_SHARED) ? 's' : 'p');
+	put_char(o, ' ');
+	put_hex(o, v->object ? v->offset : 0, 8);
+	put_char(o, ' ');
+	put_hex(o, v->object ? v->object->dev_major : 0, 2);
+	put_char(o, ':');
+	put_hex(o, v->object ? v->object->dev_minor : 0, 2);
+	put_char(o, ' ');
+	put_dec(o, v->object ? v->object->inode : 0);
+	put_char(o, ' ');
+	const char *name = vm_area_name(as, v);
+	if (*name) {
+		while (o->len - line_start < 72)
+			put_char(o, ' ');
+		put_char(o, ' ');
+		put_str(o, name);
+	}
+	put_char(o, '\n');
+}
+
+size_t vm_display(struct vm_space *as, char *buf, size_t cap)
+{
+	struct out o = { buf, cap, 0 };
+	hal_spin_lock(&as->lock);
+	for (struct vm_area *v = vma_of(rb_first(&as->vmas)); v; v = vma_next(v))
+		put_line(&o, as, v);
+	hal_spin_unlock(&as->lock);
+	if (cap)
+		buf[o.len < cap ? o.len : cap - 1] = '\0';
+	return o.len;
+}

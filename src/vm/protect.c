@@ -1,0 +1,245 @@
+/*
+ * vm/protect.c - calls that change attributes of a range of VMAs:
+ * mprotect, madvise, mlock/munlock, plus mincore and msync, which only read
+ * them (Linux mm/mprotect.c, mm/madvise.c, mm/mlock.c, mm/mincore.c,
+ * mm/msync.c semantics and errors).
+ */
+#include "vm/vm_internal.h"
+
+/* Apply fn to every VMA inside [start, end) after clipping, then merge the
+ * changed VMAs with their neighbours.  The caller validated the range and
+ * reserved two spares. */
+static void for_each_clipped(struct vm_space *as, vaddr_t start, vaddr_t end, struct vm_spares *sp,
+			     void (*fn)(struct vm_space *, struct vm_area *, uintptr_t), uintptr_t arg)
+{
+	vm_clip_range(as, start, end, sp);
+	for (struct vm_area *v = vma_lower_bound(as, start); v && v->start < end; v = vma_next(v))
+		fn(as, v, arg);
+	/* Merge from the end back so each merge leaves earlier VMAs in place. */
+	struct vm_area *v = vma_find(as, end - 1);
+	while (v && v->end > start) {
+		struct vm_area *p = vma_prev(v);
+		vma_merge_neighbours(as, v);
+		v = p;
+	}
+}
+
+static void set_prot(struct vm_space *as, struct vm_area *v, uintptr_t prot)
+{
+	v->prot = (uint32_t)prot;
+	pmap_protect(&as->pmap, v->start, v->end, vm_pte_prot(v->prot));
+}
+
+/* Are all VMAs of [start, end) allowed prot?  -MMK_EACCES if not. */
+static int check_max_prot(struct vm_space *as, vaddr_t start, vaddr_t end, unsigned prot)
+{
+	for (struct vm_area *v = vma_lower_bound(as, start); v && v->start < end; v = vma_next(v))
+		if ((prot & ~v->max_prot) || (v->flags & VMA_DEAD))
+			return (v->flags & VMA_DEAD) ? -MMK_ENOMEM : -MMK_EACCES;
+	return 0;
+}
+
+#define VM_PROT_GROWSDOWN 0x01000000u
+#define VM_PROT_GROWSUP 0x02000000u
+
+int vm_protect(struct vm_space *as, vaddr_t addr, size_t len, unsigned prot)
+{
+	uint64_t plen;
+	if (!mmk_page_aligned(addr) || (prot & ~(VM_PROT_ALL | VM_PROT_GROWSDOWN | VM_PROT_GROWSUP)) ||
+	    (prot & VM_PROT_GROWSDOWN && prot & VM_PROT_GROWSUP))
+		return -MMK_EINVAL;
+	if (len == 0)
+		return 0;
+	if (!mmk_page_round_up(len, &plen) || !vm_range_ok(as, addr, plen))
+		return -MMK_ENOMEM;
+	vaddr_t end = addr + plen;
+	hal_spin_lock(&as->lock);
+	int rc = 0;
+	if (prot & VM_PROT_GROWSDOWN) {
+		/* Linux: extend the range down to the start of a growsdown VMA. */
+		struct vm_area *v = vma_find(as, addr);
+		if (!v || !(v->flags & VMA_GROWSDOWN))
+			rc = -MMK_EINVAL;
+		else
+			addr = v->start;
+	} else if (prot & VM_PROT_GROWSUP) {
+		rc = -MMK_EINVAL; /* no grows-up stacks on x86 */
+	}
+	prot &= VM_PROT_ALL;
+	if (!rc && !vma_range_covered(as, addr, end))
+		rc = -MMK_ENOMEM;
+	if (!rc)
+		rc = check_max_prot(as, addr, end, prot);
+	struct vm_spares sp;
+	if (!rc)
+		rc = vm_spares_reserve(as, &sp, 2);
+	if (!rc) {
+		for_each_clipped(as, addr, end, &sp, set_prot, prot);
+		vm_spares_release(as, &sp);
+	}
+	hal_spin_unlock(&as->lock);
+	return rc;
+}
+
+/* ---- madvise ---- */
+
+static bool advice_known(int advice)
+{
+	switch (advice) {
+	case VM_MADV_NORMAL: case VM_MADV_RANDOM: case VM_MADV_SEQUENTIAL: case VM_MADV_WILLNEED:
+	case VM_MADV_DONTNEED: case VM_MADV_FREE: case VM_MADV_REMOVE: case VM_MADV_DONTFORK:
+	case VM_MADV_DOFORK: case VM_MADV_MERGEABLE: case VM_MADV_UNMERGEABLE: case VM_MADV_HUGEPAGE:
+	case VM_MADV_NOHUGEPAGE: case VM_MADV_DONTDUMP: case VM_MADV_DODUMP: case VM_MADV_WIPEONFORK:
+	case VM_MADV_KEEPONFORK: case VM_MADV_COLD: case VM_MADV_PAGEOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The VMA flag an advice sets (set) or clears (!set); 0 for advice that
+ * changes no flag. */
+static unsigned advice_flag(int advice, bool *set)
+{
+	*set = true;
+	switch (advice) {
+	case VM_MADV_DONTFORK: return VMA_DONTFORK;
+	case VM_MADV_DOFORK: *set = false; return VMA_DONTFORK;
+	case VM_MADV_WIPEONFORK: return VMA_WIPEONFORK;
+	case VM_MADV_KEEPONFORK: *set = false; return VMA_WIPEONFORK;
+	case VM_MADV_HUGEPAGE: return VMA_HUGEPAGE;
+	case VM_MADV_NOHUGEPAGE: *set = false; return VMA_HUGEPAGE;
+	case VM_MADV_DONTDUMP: return VMA_DONTDUMP;
+	case VM_MADV_DODUMP: *set = false; return VMA_DONTDUMP;
+	default: return 0;
+	}
+}
+
+/* Per-VMA refusals, as Linux's madvise_vma_behavior. */
+static int advice_allowed(const struct vm_area *v, int advice)
+{
+	bool private_anon = !v->object && !(v->flags & VMA_SHARED);
+	switch (advice) {
+	case VM_MADV_DONTNEED:
+		return (v->flags & VMA_LOCKED) ? -MMK_EINVAL : 0;
+	case VM_MADV_FREE:
+		return private_anon ? 0 : -MMK_EINVAL;
+	case VM_MADV_WIPEONFORK:
+		return private_anon ? 0 : -MMK_EINVAL;
+	case VM_MADV_REMOVE:
+		return (v->flags & VMA_SHARED) ? 0 : -MMK_EINVAL;
+	default:
+		return (v->flags & VMA_SPECIAL) && advice_flag(advice, &(bool){ true }) ? -MMK_EINVAL : 0;
+	}
+}
+
+static void set_flag(struct vm_space *as, struct vm_area *v, uintptr_t arg)
+{
+	(void)as;
+	unsigned flag = (unsigned)(arg >> 1);
+	if (arg & 1)
+		v->flags |= flag;
+	else
+		v->flags &= ~flag;
+}
+
+int vm_madvise(struct vm_space *as, vaddr_t addr, size_t len, int advice)
+{
+	uint64_t plen;
+	if (!advice_known(advice) || !mmk_page_aligned(addr) || !mmk_page_round_up(len, &plen) ||
+	    addr + plen < addr)
+		return -MMK_EINVAL;
+	if (plen == 0)
+		return 0;
+	vaddr_t end = addr + plen;
+	hal_spin_lock(&as->lock);
+	int rc = 0;
+	for (struct vm_area *v = vma_lower_bound(as, addr); !rc && v && v->start < end; v = vma_next(v))
+		rc = advice_allowed(v, advice);
+	if (!rc && !vma_range_covered(as, addr, end))
+		rc = -MMK_ENOMEM;
+	bool set;
+	unsigned flag = advice_flag(advice, &set);
+	struct vm_spares sp = { .n = 0 };
+	if (!rc && flag)
+		rc = vm_spares_reserve(as, &sp, 2);
+	if (!rc) {
+		if (flag)
+			for_each_clipped(as, addr, end, &sp, set_flag, (uintptr_t)flag << 1 | set);
+		else if (advice == VM_MADV_DONTNEED || advice == VM_MADV_FREE || advice == VM_MADV_REMOVE)
+			vm_zap_range(as, addr, end); /* re-faults see zero pages */
+		vm_spares_release(as, &sp);
+	}
+	hal_spin_unlock(&as->lock);
+	return rc;
+}
+
+/* ---- mlock ---- */
+
+int vm_mlock(struct vm_space *as, vaddr_t addr, size_t len, bool lock)
+{
+	/* Linux rounds the start down and the length up (mlock needs no
+	 * alignment). */
+	uint64_t plen;
+	vaddr_t start = mmk_page_round_down(addr);
+	if (len > UINT64_MAX - (addr - start) || !mmk_page_round_up(len + (addr - start), &plen) ||
+	    start + plen < start)
+		return -MMK_EINVAL;
+	if (plen == 0)
+		return 0;
+	vaddr_t end = start + plen;
+	hal_spin_lock(&as->lock);
+	int rc = vma_range_covered(as, start, end) ? 0 : -MMK_ENOMEM;
+	struct vm_spares sp;
+	if (!rc)
+		rc = vm_spares_reserve(as, &sp, 2);
+	if (!rc) {
+		for_each_clipped(as, start, end, &sp, set_flag, (uintptr_t)VMA_LOCKED << 1 | lock);
+		vm_spares_release(as, &sp);
+		if (lock && vm_populate_locked(as, start, end, false))
+			rc = -MMK_ENOMEM; /* flags stay set, as Linux's do */
+	}
+	hal_spin_unlock(&as->lock);
+	return rc;
+}
+
+/* ---- mincore and msync ---- */
+
+int vm_mincore(struct vm_space *as, vaddr_t addr, size_t len, uint8_t *vec)
+{
+	uint64_t plen;
+	if (!mmk_page_aligned(addr))
+		return -MMK_EINVAL;
+	if (!mmk_page_round_up(len, &plen) || !vm_range_ok(as, addr, plen))
+		return -MMK_ENOMEM;
+	hal_spin_lock(&as->lock);
+	int rc = vma_range_covered(as, addr, addr + plen) ? 0 : -MMK_ENOMEM;
+	for (uint64_t i = 0; !rc && i < (plen >> MMK_PAGE_SHIFT); i++) {
+		paddr_t pa;
+		unsigned bits;
+		vec[i] = pmap_extract(&as->pmap, addr + (i << MMK_PAGE_SHIFT), &pa, &bits) == 0;
+	}
+	hal_spin_unlock(&as->lock);
+	return rc;
+}
+
+int vm_msync(struct vm_space *as, vaddr_t addr, size_t len, unsigned flags)
+{
+	uint64_t plen;
+	if ((flags & ~(VM_MS_ASYNC | VM_MS_INVALIDATE | VM_MS_SYNC)) || !mmk_page_aligned(addr) ||
+	    ((flags & VM_MS_ASYNC) && (flags & VM_MS_SYNC)))
+		return -MMK_EINVAL;
+	if (!mmk_page_round_up(len, &plen) || addr + plen < addr)
+		return -MMK_ENOMEM;
+	if (plen == 0)
+		return 0;
+	hal_spin_lock(&as->lock);
+	int rc = 0;
+	for (struct vm_area *v = vma_lower_bound(as, addr); v && v->start < addr + plen; v = vma_next(v))
+		if ((flags & VM_MS_INVALIDATE) && (v->flags & VMA_LOCKED))
+			rc = -MMK_EBUSY;
+	if (!rc && !vma_range_covered(as, addr, addr + plen))
+		rc = -MMK_ENOMEM;
+	hal_spin_unlock(&as->lock);
+	return rc;
+}

@@ -1,0 +1,205 @@
+/*
+ * vm/space.c - address spaces (seed 004's mspace, seed 003's memory maps).
+ *
+ * 1. What: an address space is a set of VMAs (vm_area) in a gap-augmented
+ *    red-black tree, a pmap holding the translations, a heap break and a few
+ *    counters.  Calls follow Linux's mmap family, errors included; the
+ *    page-fault handler (fault.c) fills pages on first touch.
+ * 2. Structures: vm_system owns the VMA and object caches; vm_space embeds
+ *    its pmap and tree.  Private anonymous pages are known only to the pmap
+ *    in this foundation (the frame of a present translation is the page);
+ *    memory objects with page indexes come with issue 3.  Each user frame's
+ *    refcount counts the translations that map it; the last one frees it.
+ * 3. Invariants (vm_check): the tree's invariants (vma.c); mapped_pages is
+ *    the sum of VMA sizes; every translation lies in a VMA that is not dead
+ *    and its protection is no stronger than the VMA's; pmap.resident equals
+ *    the translations counted by a walk.
+ * 4. Locking: as->lock guards the tree, brk, counters and the pmap; it is
+ *    taken by every public call.  Under it, the kmem cache locks and
+ *    phys.lock may be taken (docs/locking.md).
+ * 5. Failure policy: validate, reserve, then commit.  Each call checks its
+ *    arguments, then reserves the VMA structs its worst case needs
+ *    (vm_spares), then changes the tree; page-table allocation failures are
+ *    undone before anything else changed.  Errors leave the space as it was.
+ * 6. Sources: Linux mm/mmap.c, mm/mprotect.c, mm/mremap.c and mm/madvise.c
+ *    for the semantics and errors; seed 004 (Kora mspace_*) for the API
+ *    shape and the dead/scavenge/sweep cycle; BSD pmap(9) for the HAL split.
+ */
+#include "vm/vm_internal.h"
+
+static int pt_alloc(void *ctx, paddr_t *out)
+{
+	struct vm_system *sys = ctx;
+	pfn_t pfn;
+	int rc = phys_alloc(sys->phys, 0, 0, &pfn);
+	if (rc)
+		return rc;
+	sys->pt_pages++;
+	*out = mmk_pfn_to_paddr(pfn);
+	return 0;
+}
+
+static void pt_free(void *ctx, paddr_t pa)
+{
+	struct vm_system *sys = ctx;
+	phys_free(sys->phys, mmk_paddr_to_pfn(pa), 0);
+	sys->pt_pages--;
+}
+
+int vm_system_init(struct vm_system *sys, struct phys *ph)
+{
+	mmk_memset(sys, 0, sizeof(*sys));
+	sys->phys = ph;
+	sys->machine = ph->machine;
+	int rc = kmem_cache_init(&sys->vma_cache, ph, "vm_area", sizeof(struct vm_area), 8);
+	if (!rc)
+		rc = kmem_cache_init(&sys->object_cache, ph, "vm_object", sizeof(struct vm_object), 8);
+	return rc;
+}
+
+int vm_system_fini(struct vm_system *sys)
+{
+	if (sys->spaces || sys->vma_cache.live || sys->object_cache.live)
+		return -MMK_EBUSY;
+	kmem_cache_destroy(&sys->vma_cache);
+	kmem_cache_destroy(&sys->object_cache);
+	return 0;
+}
+
+/* A space struct takes a whole kernel frame: it is rare and large-ish, and
+ * its own cache would add a third cache to every system for little gain. */
+int vm_space_create(struct vm_system *sys, struct vm_space **out)
+{
+	_Static_assert(sizeof(struct vm_space) <= 4096, "vm_space fits a frame");
+	pfn_t pfn;
+	int rc = phys_alloc(sys->phys, 0, PHYS_ZERO, &pfn);
+	if (rc)
+		return rc;
+	struct vm_space *as = phys_frame_ptr(sys->phys, pfn);
+	as->sys = sys;
+	hal_spin_init(&as->lock);
+	rb_init(&as->vmas, vma_augment);
+	struct pmap_pt_source src = { pt_alloc, pt_free, sys };
+	rc = pmap_create(&as->pmap, sys->machine, &src, as);
+	if (rc) {
+		phys_free(sys->phys, pfn, 0);
+		return rc;
+	}
+	as->min_addr = VM_DEFAULT_MIN_ADDR;
+	as->max_addr = VM_DEFAULT_MAX_ADDR;
+	as->mmap_base = VM_DEFAULT_MAX_ADDR - VM_DEFAULT_MMAP_GAP;
+	as->stack_limit = VM_DEFAULT_STACK_LIMIT;
+	as->stack_guard = VM_DEFAULT_STACK_GUARD;
+	sys->spaces++;
+	*out = as;
+	return 0;
+}
+
+void vm_space_destroy(struct vm_space *as)
+{
+	struct vm_system *sys = as->sys;
+	hal_spin_lock(&as->lock);
+	vm_zap_range(as, 0, PMAP_USER_END);
+	struct vm_area *v;
+	while ((v = vma_of(rb_first(&as->vmas)))) {
+		vma_unlink(as, v);
+		vma_free(as, v);
+	}
+	pmap_destroy(&as->pmap);
+	hal_spin_unlock(&as->lock);
+	sys->spaces--;
+	phys_free(sys->phys, mmk_paddr_to_pfn(hal_phys_unmap(sys->machine, as)), 0);
+}
+
+void vm_space_activate(struct vm_space *as, unsigned cpu) { pmap_activate(&as->pmap, cpu); }
+
+unsigned vm_pte_prot(unsigned vm_prot)
+{
+	if (!(vm_prot & VM_PROT_ALL))
+		return PMAP_PROT_NONE;
+	/* x86: every accessible page is readable. */
+	unsigned p = PMAP_PROT_USER | PMAP_PROT_READ;
+	if (vm_prot & VM_PROT_WRITE)
+		p |= PMAP_PROT_WRITE;
+	if (vm_prot & VM_PROT_EXEC)
+		p |= PMAP_PROT_EXEC;
+	return p;
+}
+
+void vm_unmap_frame(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
+{
+	struct vm_space *as = ctx;
+	(void)va;
+	(void)bits;
+	pfn_t pfn = mmk_paddr_to_pfn(pa);
+	struct mmk_frame *f = phys_frame(as->sys->phys, pfn);
+	if (--f->refcount == 0) {
+		phys_free(as->sys->phys, pfn, 0);
+		as->sys->user_frames--;
+	}
+}
+
+void vm_zap_range(struct vm_space *as, vaddr_t start, vaddr_t end)
+{
+	pmap_remove(&as->pmap, start, end, vm_unmap_frame, as);
+}
+
+bool vm_range_ok(const struct vm_space *as, vaddr_t start, uint64_t len)
+{
+	return start <= as->max_addr && len <= as->max_addr - start;
+}
+
+const struct vm_area *vm_search(struct vm_space *as, vaddr_t addr)
+{
+	hal_spin_lock(&as->lock);
+	const struct vm_area *v = vma_find(as, addr);
+	hal_spin_unlock(&as->lock);
+	return v;
+}
+
+const struct vm_area *vm_first_from(struct vm_space *as, vaddr_t addr)
+{
+	hal_spin_lock(&as->lock);
+	const struct vm_area *v = vma_lower_bound(as, addr);
+	hal_spin_unlock(&as->lock);
+	return v;
+}
+
+const struct vm_area *vm_next(const struct vm_area *vma) { return vma_next(vma); }
+
+void vm_space_get_stats(struct vm_space *as, struct vm_space_stats *st)
+{
+	hal_spin_lock(&as->lock);
+	st->vmas = as->vmas.count;
+	st->mapped_bytes = as->mapped_pages << MMK_PAGE_SHIFT;
+	st->resident_bytes = (uint64_t)as->pmap.resident << MMK_PAGE_SHIFT;
+	st->pt_pages = as->pmap.pt_pages;
+	st->faults = as->faults;
+	st->faults_refused = as->faults_refused;
+	st->zero_fills = as->zero_fills;
+	hal_spin_unlock(&as->lock);
+}
+
+/* ---- objects ---- */
+
+int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, struct vm_object **out)
+{
+	if (type < VM_OBJECT_ANON || type > VM_OBJECT_PHYS)
+		return -MMK_EINVAL;
+	struct vm_object *o = kmem_cache_alloc(&sys->object_cache);
+	if (!o)
+		return -MMK_ENOMEM;
+	o->refcount = 1;
+	o->type = type;
+	o->name = name;
+	*out = o;
+	return 0;
+}
+
+void vm_object_ref(struct vm_object *obj) { obj->refcount++; }
+
+void vm_object_release(struct vm_system *sys, struct vm_object *obj)
+{
+	if (--obj->refcount == 0)
+		kmem_cache_free(&sys->object_cache, obj);
+}

@@ -1,0 +1,67 @@
+/*
+ * vm/vm_internal.h - what the files of src/vm share and nobody else sees.
+ * Functions ending in _locked expect the caller to hold as->lock.
+ */
+#ifndef MMK_VM_INTERNAL_H
+#define MMK_VM_INTERNAL_H
+
+#include <mmk/errno.h>
+#include <mmk/vm.h>
+
+#include "lib/mem.h"
+
+static inline struct vm_area *vma_of(const struct rb_node *n)
+{
+	return n ? rb_entry(n, struct vm_area, node) : NULL;
+}
+
+static inline uint64_t vma_pages(const struct vm_area *v) { return (v->end - v->start) >> MMK_PAGE_SHIFT; }
+static inline struct vm_area *vma_next(const struct vm_area *v) { return vma_of(rb_next(&v->node)); }
+static inline struct vm_area *vma_prev(const struct vm_area *v) { return vma_of(rb_prev(&v->node)); }
+
+/* ---- vma.c: the tree ---- */
+bool vma_augment(struct rb_node *n);
+struct vm_area *vma_find(struct vm_space *as, vaddr_t addr);        /* containing addr */
+struct vm_area *vma_lower_bound(struct vm_space *as, vaddr_t addr); /* first with end > addr */
+void vma_link(struct vm_space *as, struct vm_area *v);
+void vma_unlink(struct vm_space *as, struct vm_area *v);
+/* After v->start or v->end changed in place: fix v's and its successor's gaps. */
+void vma_bounds_changed(struct vm_space *as, struct vm_area *v);
+/* Split v at addr (strictly inside) into v = [start, addr) and spare = [addr, end). */
+void vma_split(struct vm_space *as, struct vm_area *v, vaddr_t addr, struct vm_area *spare);
+/* Merge v with equal neighbours; returns the surviving VMA. */
+struct vm_area *vma_merge_neighbours(struct vm_space *as, struct vm_area *v);
+/* True when [start, end) meets no VMA. */
+bool vma_range_free(struct vm_space *as, vaddr_t start, vaddr_t end);
+/* True when [start, end) is covered by VMAs without holes. */
+bool vma_range_covered(struct vm_space *as, vaddr_t start, vaddr_t end);
+/* Highest free range of len bytes inside [low, high); 0 and *out, or -MMK_ENOMEM. */
+int vma_find_gap_topdown(struct vm_space *as, uint64_t len, vaddr_t low, vaddr_t high, vaddr_t *out);
+/* Free a VMA struct: drops its object reference. */
+void vma_free(struct vm_space *as, struct vm_area *v);
+
+/* ---- spares: validate, reserve, then commit ---- */
+#define VM_MAX_SPARES 6
+struct vm_spares {
+	struct vm_area *v[VM_MAX_SPARES];
+	unsigned n;
+};
+int vm_spares_reserve(struct vm_space *as, struct vm_spares *sp, unsigned n);
+struct vm_area *vm_spares_take(struct vm_spares *sp);
+void vm_spares_release(struct vm_space *as, struct vm_spares *sp);
+/* Split so that start and end fall on VMA boundaries (takes up to 2 spares). */
+void vm_clip_range(struct vm_space *as, vaddr_t start, vaddr_t end, struct vm_spares *sp);
+
+/* ---- frames ---- */
+unsigned vm_pte_prot(unsigned vm_prot);
+void vm_unmap_frame(void *ctx, vaddr_t va, paddr_t pa, unsigned bits); /* pmap visitor: drop a mapping's frame ref */
+void vm_zap_range(struct vm_space *as, vaddr_t start, vaddr_t end);    /* remove translations, free frames */
+int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access);
+int vm_populate_locked(struct vm_space *as, vaddr_t start, vaddr_t end, bool write);
+
+/* ---- operations shared between calls ---- */
+int vm_unmap_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
+/* Checks of the arguments common to mmap-like calls. */
+bool vm_range_ok(const struct vm_space *as, vaddr_t start, uint64_t len);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * vm/vma.c - the VMA tree of an address space.
+ *
+ * A red-black tree keyed by start, augmented with the largest free gap of
+ * each subtree: every VMA records gap_below = start - (previous VMA's end, or
+ * 0), and max_gap is the largest gap_below under it.  That makes first-fit
+ * placement O(log n): a search descends only into subtrees whose max_gap can
+ * hold the request (the scheme of Linux's pre-maple-tree rb_subtree_gap).
+ * The gap above the last VMA is not in the tree; the search treats it first.
+ *
+ * Invariants (vm_check tests them): VMAs are page-aligned, non-empty, sorted
+ * and disjoint; gap_below and max_gap equal their recomputation.
+ */
+#include "vm/vm_internal.h"
+
+static vaddr_t max3(vaddr_t a, vaddr_t b, vaddr_t c)
+{
+	vaddr_t m = a > b ? a : b;
+	return m > c ? m : c;
+}
+
+static vaddr_t subtree_gap(const struct rb_node *n) { return n ? vma_of(n)->max_gap : 0; }
+
+bool vma_augment(struct rb_node *n)
+{
+	struct vm_area *v = vma_of(n);
+	vaddr_t m = max3(v->gap_below, subtree_gap(n->left), subtree_gap(n->right));
+	if (m == v->max_gap)
+		return false;
+	v->max_gap = m;
+	return true;
+}
+
+struct vm_area *vma_lower_bound(struct vm_space *as, vaddr_t addr)
+{
+	struct rb_node *n = as->vmas.root;
+	struct vm_area *best = NULL;
+	while (n) {
+		struct vm_area *v = vma_of(n);
+		if (v->end > addr) {
+			best = v;
+			n = n->left;
+		} else {
+			n = n->right;
+		}
+	}
+	return best;
+}
+
+struct vm_area *vma_find(struct vm_space *as, vaddr_t addr)
+{
+	struct vm_area *v = vma_lower_bound(as, addr);
+	return v && v->start <= addr ? v : NULL;
+}
+
+static void set_gap(struct vm_space *as, struct vm_area *v)
+{
+	struct vm_area *p = vma_prev(v);
+	v->gap_below = v->start - (p ? p->end : 0);
+	rb_propagate(&as->vmas, &v->node);
+}
+
+void vma_bounds_changed(struct vm_space *as, struct vm_area *v)
+{
+	set_gap(as, v);
+	struct vm_area *n = vma_next(v);
+	if (n)
+		set_gap(as, n);
+}
+
+void vma_link(struct vm_space *as, struct vm_area *v)
+{
+	struct rb_node **link = &as->vmas.root, *parent = NULL;
+	while (*link) {
+		parent = *link;
+		link = v->start < vma_of(parent)->start ? &parent->left : &parent->right;
+	}
+	v->gap_below = 0;
+	v->max_gap = 0;
+	rb_insert(&as->vmas, &v->node, parent, link);
+	vma_bounds_changed(as, v);
+	as->mapped_pages += vma_pages(v);
+}
+
+void vma_unlink(struct vm_space *as, struct vm_area *v)
+{
+	struct vm_area *n = vma_next(v);
+	rb_erase(&as->vmas, &v->node);
+	if (n)
+		set_gap(as, n);
+	as->mapped_pages -= vma_pages(v);
+	if (v->flags & VMA_DEAD)
+		as->dead_vmas--;
+}
+
+void vma_free(struct vm_space *as, struct vm_area *v)
+{
+	if (v->object)
+		vm_object_release(as->sys, v->object);
+	kmem_cache_free(&as->sys->vma_cache, v);
+}
+
+void vma_split(struct vm_space *as, struct vm_area *v, vaddr_t addr, struct vm_area *spare)
+{
+	*spare = *v;
+	spare->start = addr;
+	if (v->object) {
+		spare->offset = v->offset + (addr - v->start);
+		vm_object_ref(v->object);
+	}
+	/* Shrink v first so the tree never holds overlapping VMAs. */
+	as->mapped_pages -= vma_pages(spare);
+	v->end = addr;
+	vma_bounds_changed(as, v);
+	vma_link(as, spare);
+	if (spare->flags & VMA_DEAD)
+		as->dead_vmas++;
+}
+
+/* Can b, which starts where a ends, be folded into a? */
+static bool mergeable(const struct vm_area *a, const struct vm_area *b)
+{
+	if (a->end != b->start || a->prot != b->prot || a->max_prot != b->max_prot || a->flags != b->flags ||
+	    a->object != b->object || a->name != b->name)
+		return false;
+	if (a->flags & (VMA_SPECIAL | VMA_DEAD))
+		return false;
+	return !a->object || a->offset + (a->end - a->start) == b->offset;
+}
+
+/* Fold b into a (a precedes b). */
+static void absorb(struct vm_space *as, struct vm_area *a, struct vm_area *b)
+{
+	vaddr_t end = b->end;
+	vma_unlink(as, b);
+	vma_free(as, b);
+	as->mapped_pages -= vma_pages(a);
+	a->end = end;
+	as->mapped_pages += vma_pages(a);
+	vma_bounds_changed(as, a);
+}
+
+struct vm_area *vma_merge_neighbours(struct vm_space *as, struct vm_area *v)
+{
+	struct vm_area *n = vma_next(v);
+	if (n && mergeable(v, n))
+		absorb(as, v, n);
+	struct vm_area *p = vma_prev(v);
+	if (p && mergeable(p, v)) {
+		absorb(as, p, v);
+		return p;
+	}
+	return v;
+}
+
+bool vma_range_free(struct vm_space *as, vaddr_t start, vaddr_t end)
+{
+	struct vm_area *v = vma_lower_bound(as, start);
+	return !v || v->start >= end;
+}
+
+bool vma_range_covered(struct vm_space *as, vaddr_t start, vaddr_t end)
+{
+	vaddr_t at = start;
+	for (struct vm_area *v = vma_lower_bound(as, start); v && at < end; v = vma_next(v)) {
+		if (v->start > at)
+			return false;
+		at = v->end;
+	}
+	return at >= end;
+}
+
+/* Highest fitting address in the subtree at n, or 0 if none (0 is never a
+ * valid result: low >= min_addr > 0). */
+static vaddr_t gap_search(const struct rb_node *n, uint64_t len, vaddr_t low, vaddr_t high)
+{
+	if (!n || vma_of(n)->max_gap < len)
+		return 0;
+	const struct vm_area *v = vma_of(n);
+	vaddr_t gap_start = v->start - v->gap_below;
+	if (gap_start < high) {
+		/* Everything to the right starts above v; try it first. */
+		vaddr_t r = gap_search(n->right, len, low, high);
+		if (r)
+			return r;
+		vaddr_t top = v->start < high ? v->start : high;
+		vaddr_t bottom = gap_start > low ? gap_start : low;
+		if (top > bottom && top - bottom >= len)
+			return top - len;
+	}
+	if (v->start <= low)
+		return 0; /* everything to the left ends below low */
+	return gap_search(n->left, len, low, high);
+}
+
+int vma_find_gap_topdown(struct vm_space *as, uint64_t len, vaddr_t low, vaddr_t high, vaddr_t *out)
+{
+	if (len == 0 || high <= low || high - low < len)
+		return -MMK_ENOMEM;
+	/* The gap above the last VMA first. */
+	struct vm_area *last = vma_of(rb_last(&as->vmas));
+	vaddr_t floor = last ? last->end : 0;
+	if (floor < low)
+		floor = low;
+	if (floor < high && high - floor >= len) {
+		*out = high - len;
+		return 0;
+	}
+	vaddr_t a = gap_search(as->vmas.root, len, low, high);
+	if (!a)
+		return -MMK_ENOMEM;
+	*out = a;
+	return 0;
+}
+
+int vm_spares_reserve(struct vm_space *as, struct vm_spares *sp, unsigned n)
+{
+	sp->n = 0;
+	while (sp->n < n) {
+		struct vm_area *v = kmem_cache_alloc(&as->sys->vma_cache);
+		if (!v) {
+			vm_spares_release(as, sp);
+			return -MMK_ENOMEM;
+		}
+		sp->v[sp->n++] = v;
+	}
+	return 0;
+}
+
+struct vm_area *vm_spares_take(struct vm_spares *sp)
+{
+	/* Callers reserve what their worst case needs; running dry is a bug. */
+	return sp->n ? sp->v[--sp->n] : NULL;
+}
+
+void vm_spares_release(struct vm_space *as, struct vm_spares *sp)
+{
+	while (sp->n)
+		kmem_cache_free(&as->sys->vma_cache, sp->v[--sp->n]);
+}
+
+void vm_clip_range(struct vm_space *as, vaddr_t start, vaddr_t end, struct vm_spares *sp)
+{
+	struct vm_area *v = vma_find(as, start);
+	if (v && v->start < start)
+		vma_split(as, v, start, vm_spares_take(sp));
+	v = vma_find(as, end - 1);
+	if (v && v->end > end)
+		vma_split(as, v, end, vm_spares_take(sp));
+}
