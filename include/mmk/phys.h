@@ -53,7 +53,8 @@ enum mmk_frame_state {
 	MMK_FRAME_RESERVED = 1, /* RAM never given to the allocator (boot image, frame db) */
 	MMK_FRAME_FREE = 2,     /* head of a free buddy block of `order` */
 	MMK_FRAME_ALLOCATED = 3, /* head of an allocated block of `order` */
-	MMK_FRAME_TAIL = 4,     /* inside a block, not its head */
+	MMK_FRAME_TAIL = 4,     /* inside a block, not its head (order and owner
+	                           live at the head only; owner stays NONE) */
 };
 
 enum mmk_frame_owner {
@@ -106,9 +107,13 @@ struct phys {
  * reserved/boot win over usable).  Usable ranges are trimmed inward to page
  * boundaries.  The frame database is placed in the highest usable range
  * below 4 GiB that holds it (else any), and reserved.
- * Returns 0; -MMK_EINVAL for an empty map, a zero-length or wrapping range,
- * an unknown type, or no usable RAM; -MMK_ENOMEM when no usable range can
- * hold the database; -MMK_ERANGE beyond 2^32 frames.
+ * Reserved and boot ranges are rounded outward.  The database covers the
+ * span of usable and boot frames (reserved-only ranges beyond it get none).
+ * Returns 0; -MMK_EINVAL for an empty map, a zero-length or wrapping range
+ * (one ending at 2^64 counts as wrapping), an unknown type, or no usable
+ * range holding a whole page; -MMK_ENOMEM when no usable range can hold the
+ * database clear of reserved and boot ranges; -MMK_ERANGE when the span has
+ * 2^32 frames or more (UINT32_MAX is the list terminator).
  */
 int phys_init(struct phys *ph, struct hal_machine *m, const struct mmk_mem_range *map, size_t n,
 	      struct mmk_failpoint *fp);
@@ -124,8 +129,11 @@ int phys_init(struct phys *ph, struct hal_machine *m, const struct mmk_mem_range
  * Allocate a block of 2^order frames, aligned to 2^max(order, align_order)
  * frames, from the highest allowed zone that can satisfy it, falling back to
  * lower zones (NORMAL -> DMA32 -> DMA, as Linux's zonelists).
- * 0 and *out = the first frame; -MMK_EINVAL for an order above MMK_MAX_ORDER
- * or unknown flags; -MMK_ENOMEM when nothing fits (or the failpoint fires).
+ * 0 and *out = the first frame; -MMK_EINVAL for an order above MMK_MAX_ORDER,
+ * an align_order above 63, unknown flags or a NULL ph/out; -MMK_ENOMEM when
+ * nothing fits (or the failpoint fires: consulted once per call, first).
+ * Only the head descriptor gets order and owner; the block's other frames
+ * are TAIL.  refcount and private_data of the head start at 0.
  */
 int phys_alloc(struct phys *ph, unsigned order, unsigned flags, pfn_t *out);
 int phys_alloc_aligned(struct phys *ph, unsigned order, unsigned align_order, unsigned flags, pfn_t *out);
@@ -134,14 +142,16 @@ int phys_alloc_aligned(struct phys *ph, unsigned order, unsigned align_order, un
  * Free the block at pfn of `order`, coalescing with free buddies.
  * -MMK_EINVAL for a frame that is not the head of an allocated block of that
  * order (foreign, reserved, a hole, interior, wrong order); -MMK_EALREADY for
- * a double free.  Nothing changes on error.
+ * a double free (the aligned block lies inside one free block, also after it
+ * merged with its buddy).  Nothing changes on error.
  */
 int phys_free(struct phys *ph, pfn_t pfn, unsigned order);
 
 /* Descriptor of pfn, or NULL when pfn lies outside the database. */
 struct mmk_frame *phys_frame(struct phys *ph, pfn_t pfn);
 
-/* Kernel pointer to the bytes of frame pfn (through the HAL direct map). */
+/* Kernel pointer to the bytes of frame pfn (through the HAL direct map), or
+ * NULL when pfn is outside the database or a hole (ABSENT: not RAM). */
 void *phys_frame_ptr(struct phys *ph, pfn_t pfn);
 
 struct phys_zone_stats {
