@@ -122,6 +122,8 @@ struct vm_area {
 	struct vm_object *object; /* NULL for private anonymous memory */
 	uint64_t offset;        /* byte offset in object of start */
 	const char *name;       /* special name ("[vdso]") or NULL; static storage */
+	uint32_t owner;         /* non-MMU mode: id of the space that made it; else 0 */
+	uint32_t block_order;   /* non-MMU mode: buddy order of the frames behind it */
 };
 
 /* ---- the system and its spaces ---- */
@@ -134,10 +136,14 @@ struct vm_system {
 	uint64_t pt_pages;       /* page-table pages in use, all spaces */
 	uint64_t user_frames;    /* frames mapped into user spaces */
 	uint64_t spaces;         /* live spaces */
+	bool nommu;              /* seed 003's non-MMU mode: one map shared by all spaces */
+	struct vm_space *shared_map; /* non-MMU mode: the map every space's VMAs live in */
+	uint32_t next_space_id;
 };
 
 struct vm_space {
 	struct vm_system *sys;
+	uint32_t id;             /* unique in the system; owner tag of VMAs in non-MMU mode */
 	struct hal_spinlock lock;
 	struct pmap pmap;
 	struct rb_tree vmas;
@@ -164,6 +170,20 @@ struct vm_space {
 
 /* 0, or -MMK_EINVAL/-MMK_ENOMEM from the caches.  sys is embedded by the caller. */
 int vm_system_init(struct vm_system *sys, struct phys *ph);
+/*
+ * Non-MMU mode (seed 003: "in non-MMU architectures, there is only one map
+ * shared by all processes and the kernel").  Every space's VMAs live in one
+ * shared map at the physical address of their frames (virtual == physical);
+ * a mapping is backed by physically contiguous, zeroed frames at once (no
+ * demand paging, no faults); each space sees and changes only its own VMAs.
+ * Differences from MMU mode, as Linux's nommu: MAP_FIXED is -MMK_EINVAL;
+ * munmap must name a whole mapping (-MMK_EINVAL otherwise); mprotect only
+ * records the protection (nothing enforces it); fork is -MMK_ENOSYS; brk
+ * never grows (the old break); mremap may only shrink in place.
+ * 0, or errors as vm_system_init, or -MMK_ENOMEM for the shared map.
+ */
+int vm_system_init_nommu(struct vm_system *sys, struct phys *ph);
+
 /* -MMK_EBUSY while spaces are alive. */
 int vm_system_fini(struct vm_system *sys);
 
@@ -288,7 +308,8 @@ size_t vm_sweep(struct vm_space *as);
 /* ---- inspection ---- */
 
 /* The VMA containing addr, or NULL (seed 004: mspace_search_vma).  The
- * pointer is valid until the next change to the space. */
+ * pointer is valid until the next change to the space.  Non-MMU mode: a
+ * space's own tree is empty; search sys->shared_map (VMAs carry owner). */
 const struct vm_area *vm_search(struct vm_space *as, vaddr_t addr);
 
 /* In-order walk: first VMA at or above addr, and its successor. */

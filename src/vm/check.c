@@ -69,6 +69,11 @@ int vm_check(struct vm_space *as, const char **why)
 	const char *dummy;
 	if (!why)
 		why = &dummy;
+	if (as->sys->nommu && as != as->sys->shared_map) {
+		/* Non-MMU mode: a space's VMAs live in the shared map. */
+		int rc = vm_check(as->sys->shared_map, why);
+		return rc ? rc : nommu_check(as, why);
+	}
 	hal_spin_lock(&as->lock);
 	int rc = rb_check(&as->vmas, augment_ok, why);
 	uint64_t pages = 0, dead = 0;
@@ -90,7 +95,7 @@ int vm_check(struct vm_space *as, const char **why)
 		*why = "vm: dead_vmas differs from recount";
 		rc = -MMK_EINVAL;
 	}
-	if (!rc) {
+	if (!rc && !as->sys->nommu) {
 		struct pte_walk w = { as, NULL, 0 };
 		pmap_walk(&as->pmap, 0, PMAP_USER_END, check_pte, &w);
 		if (w.why) {
@@ -101,7 +106,7 @@ int vm_check(struct vm_space *as, const char **why)
 			rc = -MMK_EINVAL;
 		}
 	}
-	if (!rc)
+	if (!rc && !as->sys->nommu)
 		rc = pmap_check(&as->pmap, why);
 	if (!rc && as->brk < as->start_brk) {
 		*why = "vm: brk below start_brk";

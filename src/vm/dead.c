@@ -25,6 +25,8 @@ int vm_mark_dead(struct vm_space *as, vaddr_t addr, size_t len)
 	if (!mmk_page_aligned(addr) || len == 0 || !mmk_page_round_up(len, &plen) || !vm_range_ok(as, addr, plen))
 		return -MMK_EINVAL;
 	vaddr_t end = addr + plen;
+	if (as->sys->nommu)
+		return -MMK_ENOSYS; /* nothing can make memory inaccessible without an MMU */
 	hal_spin_lock(&as->lock);
 	int rc = vma_range_covered(as, addr, end) ? 0 : -MMK_ENOMEM;
 	struct vm_spares sp;

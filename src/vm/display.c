@@ -100,10 +100,13 @@ static void put_line(struct out *o, const struct vm_space *as, const struct vm_a
 size_t vm_display(struct vm_space *as, char *buf, size_t cap)
 {
 	struct out o = { buf, cap, 0 };
-	hal_spin_lock(&as->lock);
-	for (struct vm_area *v = vma_of(rb_first(&as->vmas)); v; v = vma_next(v))
-		put_line(&o, as, v);
-	hal_spin_unlock(&as->lock);
+	/* Non-MMU mode: the space's own VMAs in the shared map. */
+	struct vm_space *map = as->sys->nommu ? as->sys->shared_map : as;
+	hal_spin_lock(&map->lock);
+	for (struct vm_area *v = vma_of(rb_first(&map->vmas)); v; v = vma_next(v))
+		if (!as->sys->nommu || v->owner == as->id)
+			put_line(&o, as, v);
+	hal_spin_unlock(&map->lock);
 	if (cap)
 		buf[o.len < cap ? o.len : cap - 1] = '\0';
 	return o.len;

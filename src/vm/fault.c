@@ -102,6 +102,8 @@ int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access)
 
 int vm_fault(struct vm_space *as, vaddr_t va, unsigned access)
 {
+	if (as->sys->nommu)
+		return -MMK_EFAULT; /* no MMU, no faults to resolve */
 	hal_spin_lock(&as->lock);
 	int rc = vm_fault_locked(as, va, access);
 	hal_spin_unlock(&as->lock);
@@ -140,6 +142,8 @@ int vm_populate(struct vm_space *as, vaddr_t addr, size_t len, bool write)
 	uint64_t plen;
 	if (!mmk_page_aligned(addr) || !mmk_page_round_up(len, &plen) || !vm_range_ok(as, addr, plen))
 		return -MMK_EINVAL;
+	if (as->sys->nommu)
+		return 0; /* mappings are populated when made */
 	hal_spin_lock(&as->lock);
 	int rc = vm_populate_locked(as, addr, addr + plen, write);
 	hal_spin_unlock(&as->lock);

@@ -62,6 +62,8 @@ static int copy_vma(struct vm_space *parent, struct vm_space *child, const struc
 int vm_space_fork(struct vm_space *parent, struct vm_space **out)
 {
 	struct vm_space *child;
+	if (parent->sys->nommu)
+		return -MMK_ENOSYS; /* without an MMU two copies cannot share addresses: vfork only */
 	int rc = vm_space_create(parent->sys, &child);
 	if (rc)
 		return rc;

@@ -92,6 +92,8 @@ int vm_map(struct vm_space *as, vaddr_t hint, size_t len, unsigned prot, unsigne
 		return rc;
 	if (plen > as->max_addr)
 		return -MMK_ENOMEM;
+	if (as->sys->nommu)
+		return nommu_map(as, plen, prot, flags, obj, offset, out);
 	struct vm_spares sp;
 	hal_spin_lock(&as->lock);
 	vaddr_t start;
@@ -125,8 +127,9 @@ int vm_map_special(struct vm_space *as, vaddr_t start, size_t len, unsigned prot
 {
 	uint64_t plen;
 	if (!mmk_page_round_up(len, &plen) || len == 0 || !mmk_page_aligned(start) || !mmk_page_aligned(offset) ||
-	    (prot & ~max_prot) || (max_prot & ~VM_PROT_ALL) || ((vma_flags & VMA_SHARED) && !obj))
-		return -MMK_EINVAL;
+	    (prot & ~max_prot) || (max_prot & ~VM_PROT_ALL) || ((vma_flags & VMA_SHARED) && !obj) ||
+	    as->sys->nommu)
+		return -MMK_EINVAL; /* non-MMU mode: nothing may choose its own address */
 	if (start > PMAP_USER_END || plen > PMAP_USER_END - start)
 		return -MMK_ENOMEM;
 	hal_spin_lock(&as->lock);
@@ -165,6 +168,8 @@ int vm_unmap(struct vm_space *as, vaddr_t addr, size_t len)
 	uint64_t plen;
 	if (!mmk_page_aligned(addr) || len == 0 || !mmk_page_round_up(len, &plen) || !vm_range_ok(as, addr, plen))
 		return -MMK_EINVAL;
+	if (as->sys->nommu)
+		return nommu_unmap(as, addr, plen);
 	struct vm_spares sp;
 	hal_spin_lock(&as->lock);
 	if (vma_range_free(as, addr, addr + plen)) {

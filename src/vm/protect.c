@@ -53,6 +53,8 @@ int vm_protect(struct vm_space *as, vaddr_t addr, size_t len, unsigned prot)
 	if (!mmk_page_round_up(len, &plen) || !vm_range_ok(as, addr, plen))
 		return -MMK_ENOMEM;
 	vaddr_t end = addr + plen;
+	if (as->sys->nommu)
+		return nommu_range(as, addr, end, -MMK_ENOMEM, prot & VM_PROT_ALL, true);
 	hal_spin_lock(&as->lock);
 	int rc = 0;
 	if (prot & VM_PROT_GROWSDOWN) {
@@ -152,6 +154,8 @@ int vm_madvise(struct vm_space *as, vaddr_t addr, size_t len, int advice)
 	if (plen == 0)
 		return 0;
 	vaddr_t end = addr + plen;
+	if (as->sys->nommu) /* advice has nothing to act on: memory is always resident */
+		return nommu_range(as, addr, end, -MMK_ENOMEM, 0, false);
 	hal_spin_lock(&as->lock);
 	int rc = 0;
 	for (struct vm_area *v = vma_lower_bound(as, addr); !rc && v && v->start < end; v = vma_next(v))
@@ -188,6 +192,8 @@ int vm_mlock(struct vm_space *as, vaddr_t addr, size_t len, bool lock)
 	if (plen == 0)
 		return 0;
 	vaddr_t end = start + plen;
+	if (as->sys->nommu)
+		return nommu_range(as, start, end, -MMK_ENOMEM, 0, false);
 	hal_spin_lock(&as->lock);
 	int rc = vma_range_covered(as, start, end) ? 0 : -MMK_ENOMEM;
 	struct vm_spares sp;
@@ -212,6 +218,12 @@ int vm_mincore(struct vm_space *as, vaddr_t addr, size_t len, uint8_t *vec)
 		return -MMK_EINVAL;
 	if (!mmk_page_round_up(len, &plen) || !vm_range_ok(as, addr, plen))
 		return -MMK_ENOMEM;
+	if (as->sys->nommu) {
+		int rc = nommu_range(as, addr, addr + plen, -MMK_ENOMEM, 0, false);
+		for (uint64_t i = 0; !rc && i < (plen >> MMK_PAGE_SHIFT); i++)
+			vec[i] = 1; /* always resident */
+		return rc;
+	}
 	hal_spin_lock(&as->lock);
 	int rc = vma_range_covered(as, addr, addr + plen) ? 0 : -MMK_ENOMEM;
 	for (uint64_t i = 0; !rc && i < (plen >> MMK_PAGE_SHIFT); i++) {
@@ -233,6 +245,8 @@ int vm_msync(struct vm_space *as, vaddr_t addr, size_t len, unsigned flags)
 		return -MMK_ENOMEM;
 	if (plen == 0)
 		return 0;
+	if (as->sys->nommu)
+		return nommu_range(as, addr, addr + plen, -MMK_ENOMEM, 0, false);
 	hal_spin_lock(&as->lock);
 	int rc = 0;
 	for (struct vm_area *v = vma_lower_bound(as, addr); v && v->start < addr + plen; v = vma_next(v))

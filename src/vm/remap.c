@@ -131,6 +131,8 @@ int vm_remap(struct vm_space *as, vaddr_t old, size_t old_len_in, size_t new_len
 	int rc = remap_checks(as, old, old_len, new_len, flags, new_addr);
 	if (rc)
 		return rc;
+	if (as->sys->nommu)
+		return (flags & VM_MREMAP_FIXED) ? -MMK_EINVAL : nommu_shrink(as, old, old_len, new_len, out);
 	hal_spin_lock(&as->lock);
 	struct vm_area *v = vma_find(as, old);
 	if (!v || (v->flags & VMA_DEAD) || old_len > v->end - old) {
@@ -213,7 +215,7 @@ void vm_brk(struct vm_space *as, vaddr_t new_brk, vaddr_t *out)
 {
 	hal_spin_lock(&as->lock);
 	vaddr_t old_end, new_end;
-	bool ok = as->start_brk && new_brk >= as->start_brk && mmk_page_round_up(new_brk, &new_end) &&
+	bool ok = !as->sys->nommu && as->start_brk && new_brk >= as->start_brk && mmk_page_round_up(new_brk, &new_end) &&
 		  mmk_page_round_up(as->brk, &old_end);
 	if (ok && new_end < old_end) {
 		struct vm_spares sp;

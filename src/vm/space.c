@@ -51,15 +51,37 @@ int vm_system_init(struct vm_system *sys, struct phys *ph)
 	mmk_memset(sys, 0, sizeof(*sys));
 	sys->phys = ph;
 	sys->machine = ph->machine;
+	sys->next_space_id = 1;
 	int rc = kmem_cache_init(&sys->vma_cache, ph, "vm_area", sizeof(struct vm_area), 8);
 	if (!rc)
 		rc = kmem_cache_init(&sys->object_cache, ph, "vm_object", sizeof(struct vm_object), 8);
 	return rc;
 }
 
+static int space_alloc(struct vm_system *sys, struct vm_space **out);
+static void space_free(struct vm_space *as);
+
+int vm_system_init_nommu(struct vm_system *sys, struct phys *ph)
+{
+	int rc = vm_system_init(sys, ph);
+	if (rc)
+		return rc;
+	sys->nommu = true;
+	rc = space_alloc(sys, &sys->shared_map);
+	if (rc)
+		vm_system_fini(sys);
+	return rc;
+}
+
 int vm_system_fini(struct vm_system *sys)
 {
-	if (sys->spaces || sys->vma_cache.live || sys->object_cache.live)
+	if (sys->spaces || (sys->shared_map && sys->shared_map->vmas.count))
+		return -MMK_EBUSY;
+	if (sys->shared_map) {
+		space_free(sys->shared_map);
+		sys->shared_map = NULL;
+	}
+	if (sys->vma_cache.live || sys->object_cache.live)
 		return -MMK_EBUSY;
 	kmem_cache_destroy(&sys->vma_cache);
 	kmem_cache_destroy(&sys->object_cache);
@@ -67,8 +89,9 @@ int vm_system_fini(struct vm_system *sys)
 }
 
 /* A space struct takes a whole kernel frame: it is rare and large-ish, and
- * its own cache would add a third cache to every system for little gain. */
-int vm_space_create(struct vm_system *sys, struct vm_space **out)
+ * its own cache would add a third cache to every system for little gain.
+ * Without an MMU there are no page tables. */
+static int space_alloc(struct vm_system *sys, struct vm_space **out)
 {
 	_Static_assert(sizeof(struct vm_space) <= 4096, "vm_space fits a frame");
 	pfn_t pfn;
@@ -80,7 +103,7 @@ int vm_space_create(struct vm_system *sys, struct vm_space **out)
 	hal_spin_init(&as->lock);
 	rb_init(&as->vmas, vma_augment);
 	struct pmap_pt_source src = { pt_alloc, pt_free, sys };
-	rc = pmap_create(&as->pmap, sys->machine, &src, as);
+	rc = sys->nommu ? 0 : pmap_create(&as->pmap, sys->machine, &src, as);
 	if (rc) {
 		phys_free(sys->phys, pfn, 0);
 		return rc;
@@ -90,28 +113,50 @@ int vm_space_create(struct vm_system *sys, struct vm_space **out)
 	as->mmap_base = VM_DEFAULT_MAX_ADDR - VM_DEFAULT_MMAP_GAP;
 	as->stack_limit = VM_DEFAULT_STACK_LIMIT;
 	as->stack_guard = VM_DEFAULT_STACK_GUARD;
-	sys->spaces++;
 	*out = as;
 	return 0;
 }
 
-void vm_space_destroy(struct vm_space *as)
+static void space_free(struct vm_space *as)
 {
 	struct vm_system *sys = as->sys;
 	hal_spin_lock(&as->lock);
-	vm_zap_range(as, 0, PMAP_USER_END);
+	if (!sys->nommu)
+		vm_zap_range(as, 0, PMAP_USER_END);
 	struct vm_area *v;
 	while ((v = vma_of(rb_first(&as->vmas)))) {
 		vma_unlink(as, v);
 		vma_free(as, v);
 	}
-	pmap_destroy(&as->pmap);
+	if (!sys->nommu)
+		pmap_destroy(&as->pmap);
 	hal_spin_unlock(&as->lock);
-	sys->spaces--;
 	phys_free(sys->phys, mmk_paddr_to_pfn(hal_phys_unmap(sys->machine, as)), 0);
 }
 
-void vm_space_activate(struct vm_space *as, unsigned cpu) { pmap_activate(&as->pmap, cpu); }
+int vm_space_create(struct vm_system *sys, struct vm_space **out)
+{
+	int rc = space_alloc(sys, out);
+	if (rc)
+		return rc;
+	(*out)->id = sys->next_space_id++;
+	sys->spaces++;
+	return 0;
+}
+
+void vm_space_destroy(struct vm_space *as)
+{
+	if (as->sys->nommu)
+		nommu_destroy(as);
+	as->sys->spaces--;
+	space_free(as);
+}
+
+void vm_space_activate(struct vm_space *as, unsigned cpu)
+{
+	if (!as->sys->nommu)
+		pmap_activate(&as->pmap, cpu);
+}
 
 unsigned vm_pte_prot(unsigned vm_prot)
 {
@@ -170,7 +215,7 @@ const struct vm_area *vm_next(const struct vm_area *vma) { return vma_next(vma);
 void vm_space_get_stats(struct vm_space *as, struct vm_space_stats *st)
 {
 	hal_spin_lock(&as->lock);
-	st->vmas = as->vmas.count;
+	st->vmas = as->vmas.count; /* non-MMU mode: the space's own tree is empty */
 	st->mapped_bytes = as->mapped_pages << MMK_PAGE_SHIFT;
 	st->resident_bytes = (uint64_t)as->pmap.resident << MMK_PAGE_SHIFT;
 	st->pt_pages = as->pmap.pt_pages;

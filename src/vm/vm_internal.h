@@ -64,4 +64,16 @@ int vm_unmap_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
 /* Checks of the arguments common to mmap-like calls. */
 bool vm_range_ok(const struct vm_space *as, vaddr_t start, uint64_t len);
 
+/* ---- nommu.c: non-MMU mode (callers validated the arguments; len, old_len
+ * and new_len are page-rounded) ---- */
+int nommu_map(struct vm_space *as, size_t len, unsigned prot, unsigned flags, struct vm_object *obj,
+	      uint64_t offset, vaddr_t *out);
+int nommu_unmap(struct vm_space *as, vaddr_t addr, uint64_t len);
+/* The range must be covered by the caller's VMAs (else rc_hole); with
+ * set_prot, whole mappings in it get prot. */
+int nommu_range(struct vm_space *as, vaddr_t start, vaddr_t end, int rc_hole, unsigned prot, bool set_prot);
+int nommu_shrink(struct vm_space *as, vaddr_t addr, uint64_t old_len, uint64_t new_len, vaddr_t *out);
+void nommu_destroy(struct vm_space *as);
+int nommu_check(struct vm_space *as, const char **why);
+
 #endif

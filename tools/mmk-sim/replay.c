@@ -221,6 +221,8 @@ static void place_faults(struct replay *r)
 	const strace_trace *tr = &r->cap->trace;
 	struct cap_fault *f = r->cap->faults;
 	size_t nf = r->cap->nfaults;
+	if (nf == 0)
+		return;
 	qsort(f, nf, sizeof(*f), cmp_fault_time);
 	mark_segv_faults(r);
 	struct tid_event *te = malloc((tr->n + 1) * sizeof(*te));
