@@ -208,7 +208,7 @@ static void mark_segv_faults(struct replay *r)
 			struct cap_fault *cf = &r->cap->faults[f];
 			if (cf->ts_us > e->ts_us)
 				break;
-			if (cf->tid == e->tid && (cf->addr >> 12) == (e->sig.si_addr >> 12))
+			if (cf->tid == e->tid && (cf->addr >> 12) == (e->sig.addr >> 12))
 				hit = cf;
 		}
 		if (hit)
