@@ -203,6 +203,14 @@ void vm_space_destroy(struct vm_space *as);
  */
 int vm_space_fork(struct vm_space *parent, struct vm_space **out);
 
+/*
+ * Set the stack rules of a space: limit = bytes a growsdown VMA may span
+ * (RLIMIT_STACK), guard = bytes kept free below it (Linux stack_guard_gap),
+ * both page multiples.  Placement gaps are recomputed (O(n)).
+ * -MMK_EINVAL for unaligned values.
+ */
+int vm_space_set_stack(struct vm_space *as, uint64_t limit, uint64_t guard);
+
 /* Make the space current on cpu (pmap_activate). */
 void vm_space_activate(struct vm_space *as, unsigned cpu);
 

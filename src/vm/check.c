@@ -17,7 +17,6 @@ static bool augment_ok(const struct rb_node *n)
 
 static const char *check_vma(const struct vm_space *as, const struct vm_area *v, const struct vm_area *prev)
 {
-	(void)as;
 	if (!mmk_page_aligned(v->start) || !mmk_page_aligned(v->end))
 		return "vm: VMA bounds not page-aligned";
 	if (v->start >= v->end)
@@ -26,7 +25,7 @@ static const char *check_vma(const struct vm_space *as, const struct vm_area *v,
 		return "vm: VMA beyond the user address space";
 	if (prev && prev->end > v->start)
 		return "vm: VMAs overlap or are out of order";
-	if (v->gap_below != v->start - (prev ? prev->end : 0))
+	if (v->gap_below != vma_gap_below(as, v, prev))
 		return "vm: stale gap_below";
 	if ((v->prot & ~VM_PROT_ALL) || (v->max_prot & ~VM_PROT_ALL))
 		return "vm: unknown protection bits";

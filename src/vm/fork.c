@@ -47,6 +47,7 @@ static int copy_vma(struct vm_space *parent, struct vm_space *child, const struc
 	if (!n)
 		return -MMK_ENOMEM;
 	*n = *v;
+	n->flags &= ~VMA_LOCKED; /* memory locks are not inherited (Linux, POSIX) */
 	if (n->object)
 		vm_object_ref(n->object);
 	vma_link(child, n);

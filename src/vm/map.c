@@ -25,7 +25,7 @@ static int place(struct vm_space *as, vaddr_t hint, uint64_t len, unsigned flags
 		return 0;
 	}
 	hint = mmk_page_round_down(hint);
-	if (hint && hint >= as->min_addr && vm_range_ok(as, hint, len) && vma_range_free(as, hint, hint + len)) {
+	if (hint && hint >= as->min_addr && vm_range_ok(as, hint, len) && vma_range_placeable(as, hint, hint + len)) {
 		*out = hint;
 		return 0;
 	}

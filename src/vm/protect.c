@@ -30,12 +30,19 @@ static void set_prot(struct vm_space *as, struct vm_area *v, uintptr_t prot)
 	pmap_protect(&as->pmap, v->start, v->end, vm_pte_prot(v->prot));
 }
 
-/* Are all VMAs of [start, end) allowed prot?  -MMK_EACCES if not. */
-static int check_max_prot(struct vm_space *as, vaddr_t start, vaddr_t end, unsigned prot)
+/* Walk [start, end) in address order as Linux's do_mprotect_pkey does: the
+ * first problem met decides the error (a hole or a dead VMA: -MMK_ENOMEM; a
+ * VMA whose max_prot refuses prot: -MMK_EACCES). */
+static int check_protect_range(struct vm_space *as, vaddr_t start, vaddr_t end, unsigned prot)
 {
-	for (struct vm_area *v = vma_lower_bound(as, start); v && v->start < end; v = vma_next(v))
-		if ((prot & ~v->max_prot) || (v->flags & VMA_DEAD))
-			return (v->flags & VMA_DEAD) ? -MMK_ENOMEM : -MMK_EACCES;
+	vaddr_t at = start;
+	for (struct vm_area *v = vma_lower_bound(as, start); at < end; v = vma_next(v)) {
+		if (!v || v->start > at || (v->flags & VMA_DEAD))
+			return -MMK_ENOMEM;
+		if (prot & ~v->max_prot)
+			return -MMK_EACCES;
+		at = v->end;
+	}
 	return 0;
 }
 
@@ -68,10 +75,8 @@ int vm_protect(struct vm_space *as, vaddr_t addr, size_t len, unsigned prot)
 		rc = -MMK_EINVAL; /* no grows-up stacks on x86 */
 	}
 	prot &= VM_PROT_ALL;
-	if (!rc && !vma_range_covered(as, addr, end))
-		rc = -MMK_ENOMEM;
 	if (!rc)
-		rc = check_max_prot(as, addr, end, prot);
+		rc = check_protect_range(as, addr, end, prot);
 	struct vm_spares sp;
 	if (!rc)
 		rc = vm_spares_reserve(as, &sp, 2);

@@ -139,6 +139,10 @@ int vm_remap(struct vm_space *as, vaddr_t old, size_t old_len_in, size_t new_len
 		hal_spin_unlock(&as->lock);
 		return -MMK_EFAULT;
 	}
+	if ((flags & VM_MREMAP_FIXED) && new_addr < as->min_addr) {
+		hal_spin_unlock(&as->lock);
+		return -MMK_EPERM; /* Linux: security_mmap_addr */
+	}
 	struct vm_spares sp;
 	rc = vm_spares_reserve(as, &sp, 5);
 	if (rc) {
@@ -149,6 +153,11 @@ int vm_remap(struct vm_space *as, vaddr_t old, size_t old_len_in, size_t new_len
 	if (flags & VM_MREMAP_FIXED) {
 		result = new_addr;
 		rc = move_mapping(as, old, old_len, new_len, new_addr, flags & VM_MREMAP_DONTUNMAP, &sp);
+	} else if (flags & VM_MREMAP_DONTUNMAP) {
+		/* Always a move: the old range stays mapped, empty. */
+		rc = vma_find_gap_topdown(as, new_len, as->min_addr, as->mmap_base, &result);
+		if (!rc)
+			rc = move_mapping(as, old, old_len, new_len, result, true, &sp);
 	} else if (new_len <= old_len) {
 		if (new_len < old_len) {
 			vm_clip_range(as, old + new_len, old + old_len, &sp);

@@ -152,6 +152,20 @@ void vm_space_destroy(struct vm_space *as)
 	space_free(as);
 }
 
+int vm_space_set_stack(struct vm_space *as, uint64_t limit, uint64_t guard)
+{
+	if (!mmk_page_aligned(limit) || !mmk_page_aligned(guard))
+		return -MMK_EINVAL;
+	hal_spin_lock(&as->lock);
+	as->stack_limit = limit;
+	as->stack_guard = guard;
+	/* Every growsdown VMA's gap changes with the guard. */
+	for (struct vm_area *v = vma_of(rb_first(&as->vmas)); v; v = vma_next(v))
+		vma_bounds_changed(as, v);
+	hal_spin_unlock(&as->lock);
+	return 0;
+}
+
 void vm_space_activate(struct vm_space *as, unsigned cpu)
 {
 	if (!as->sys->nommu)

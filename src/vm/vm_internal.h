@@ -31,6 +31,13 @@ void vma_bounds_changed(struct vm_space *as, struct vm_area *v);
 void vma_split(struct vm_space *as, struct vm_area *v, vaddr_t addr, struct vm_area *spare);
 /* Merge v with equal neighbours; returns the surviving VMA. */
 struct vm_area *vma_merge_neighbours(struct vm_space *as, struct vm_area *v);
+/* Lowest address a new mapping below v may end at (v's start less the
+ * stack guard gap of a growsdown VMA), and v's gap_below given its prev. */
+vaddr_t vma_start_gap(const struct vm_space *as, const struct vm_area *v);
+vaddr_t vma_gap_below(const struct vm_space *as, const struct vm_area *v, const struct vm_area *prev);
+/* True when a new mapping may be placed at [start, end): free, and clear of
+ * the guard gap below a stack (Linux's hint check). */
+bool vma_range_placeable(struct vm_space *as, vaddr_t start, vaddr_t end);
 /* True when [start, end) meets no VMA. */
 bool vma_range_free(struct vm_space *as, vaddr_t start, vaddr_t end);
 /* True when [start, end) is covered by VMAs without holes. */

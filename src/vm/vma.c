@@ -2,8 +2,10 @@
  * vm/vma.c - the VMA tree of an address space.
  *
  * A red-black tree keyed by start, augmented with the largest free gap of
- * each subtree: every VMA records gap_below = start - (previous VMA's end, or
- * 0), and max_gap is the largest gap_below under it.  That makes first-fit
+ * each subtree: every VMA records gap_below = the free bytes between the
+ * previous VMA's end (or 0) and its start, less the stack guard gap below a
+ * growsdown VMA (Linux vm_start_gap: placement never eats a stack's room),
+ * and max_gap is the largest gap_below under it.  That makes first-fit
  * placement O(log n): a search descends only into subtrees whose max_gap can
  * hold the request (the scheme of Linux's pre-maple-tree rb_subtree_gap).
  * The gap above the last VMA is not in the tree; the search treats it first.
@@ -53,10 +55,22 @@ struct vm_area *vma_find(struct vm_space *as, vaddr_t addr)
 	return v && v->start <= addr ? v : NULL;
 }
 
+vaddr_t vma_start_gap(const struct vm_space *as, const struct vm_area *v)
+{
+	if (!(v->flags & VMA_GROWSDOWN))
+		return v->start;
+	return v->start > as->stack_guard ? v->start - as->stack_guard : 0;
+}
+
+vaddr_t vma_gap_below(const struct vm_space *as, const struct vm_area *v, const struct vm_area *prev)
+{
+	vaddr_t floor = prev ? prev->end : 0, top = vma_start_gap(as, v);
+	return top > floor ? top - floor : 0;
+}
+
 static void set_gap(struct vm_space *as, struct vm_area *v)
 {
-	struct vm_area *p = vma_prev(v);
-	v->gap_below = v->start - (p ? p->end : 0);
+	v->gap_below = vma_gap_below(as, v, vma_prev(v));
 	rb_propagate(&as->vmas, &v->node);
 }
 
@@ -159,6 +173,12 @@ bool vma_range_free(struct vm_space *as, vaddr_t start, vaddr_t end)
 	return !v || v->start >= end;
 }
 
+bool vma_range_placeable(struct vm_space *as, vaddr_t start, vaddr_t end)
+{
+	struct vm_area *v = vma_lower_bound(as, start);
+	return !v || vma_start_gap(as, v) >= end;
+}
+
 bool vma_range_covered(struct vm_space *as, vaddr_t start, vaddr_t end)
 {
 	vaddr_t at = start;
@@ -172,25 +192,27 @@ bool vma_range_covered(struct vm_space *as, vaddr_t start, vaddr_t end)
 
 /* Highest fitting address in the subtree at n, or 0 if none (0 is never a
  * valid result: low >= min_addr > 0). */
-static vaddr_t gap_search(const struct rb_node *n, uint64_t len, vaddr_t low, vaddr_t high)
+static vaddr_t gap_search(const struct vm_space *as, const struct rb_node *n, uint64_t len, vaddr_t low,
+			  vaddr_t high)
 {
 	if (!n || vma_of(n)->max_gap < len)
 		return 0;
 	const struct vm_area *v = vma_of(n);
-	vaddr_t gap_start = v->start - v->gap_below;
+	vaddr_t gap_top = vma_start_gap(as, v);
+	vaddr_t gap_start = gap_top - v->gap_below;
 	if (gap_start < high) {
 		/* Everything to the right starts above v; try it first. */
-		vaddr_t r = gap_search(n->right, len, low, high);
+		vaddr_t r = gap_search(as, n->right, len, low, high);
 		if (r)
 			return r;
-		vaddr_t top = v->start < high ? v->start : high;
+		vaddr_t top = gap_top < high ? gap_top : high;
 		vaddr_t bottom = gap_start > low ? gap_start : low;
 		if (top > bottom && top - bottom >= len)
 			return top - len;
 	}
 	if (v->start <= low)
 		return 0; /* everything to the left ends below low */
-	return gap_search(n->left, len, low, high);
+	return gap_search(as, n->left, len, low, high);
 }
 
 int vma_find_gap_topdown(struct vm_space *as, uint64_t len, vaddr_t low, vaddr_t high, vaddr_t *out)
@@ -206,7 +228,7 @@ int vma_find_gap_topdown(struct vm_space *as, uint64_t len, vaddr_t low, vaddr_t
 		*out = high - len;
 		return 0;
 	}
-	vaddr_t a = gap_search(as->vmas.root, len, low, high);
+	vaddr_t a = gap_search(as, as->vmas.root, len, low, high);
 	if (!a)
 		return -MMK_ENOMEM;
 	*out = a;

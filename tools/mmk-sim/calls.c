@@ -358,7 +358,7 @@ static void do_prlimit(struct call *c)
 	else if (strace_arg_u64(buf, &cur) != 0)
 		return;
 	if (c->p->mm)
-		c->p->mm->as->stack_limit = cur;
+		vm_space_set_stack(c->p->mm->as, cur & ~4095ull, c->p->mm->as->stack_guard);
 }
 
 bool replay_mm_call(struct replay *r, struct wtask *t, const strace_event *e)

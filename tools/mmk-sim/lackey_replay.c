@@ -327,8 +327,8 @@ static int load_layout(struct lk *l, const vg_layout *lay)
 		 * of the client can sit inside it, so the reservation itself is
 		 * the guard and mmk's guard gap shrinks to a page. */
 		uint64_t reach = stack->last + 1 - rsvn->start;
-		l->as->stack_limit = reach > VM_DEFAULT_STACK_LIMIT ? reach : VM_DEFAULT_STACK_LIMIT;
-		l->as->stack_guard = MMK_PAGE_SIZE;
+		vm_space_set_stack(l->as, reach > VM_DEFAULT_STACK_LIMIT ? reach : VM_DEFAULT_STACK_LIMIT,
+				   MMK_PAGE_SIZE);
 		l->as->start_stack = stack->last + 1 - 8;
 	}
 	return 0;
