@@ -1,7 +1,8 @@
 # Thin front over CMake/CTest.  Every target installs what it needs first.
 #   make         release build (build/)
 #   make run     mmk-sim on the capture shipped in traces/
-#   make check   every test, under AddressSanitizer and UBSan (build-asan/)
+#   make check   every test, under AddressSanitizer and UBSan (build-asan/),
+#                multi-CPU tests also under ThreadSanitizer (build-tsan/)
 #   make bench   benchmarks beside Linux and allocator peers (build/)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -18,10 +19,16 @@ build: deps
 run: build
 	./build/mmk-sim
 
+# Tests that run CPUs as threads, run again under ThreadSanitizer.
+MT_TESTS = test_phys_check test_sim_machine
+
 check: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMMK_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMMK_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS) --target $(MT_TESTS)
+	cd build-tsan && ctest --output-on-failure -R '^($(subst $(eval) ,|,$(MT_TESTS)))$$'
 
 bench:
 	@scripts/deps.sh bench
