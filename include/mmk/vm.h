@@ -139,6 +139,7 @@ struct vm_system {
 	bool nommu;              /* seed 003's non-MMU mode: one map shared by all spaces */
 	struct vm_space *shared_map; /* non-MMU mode: the map every space's VMAs live in */
 	uint32_t next_space_id;
+	uint64_t populate_serial; /* tags the frames of one populate call, for its undo */
 };
 
 struct vm_space {
@@ -277,7 +278,8 @@ void vm_brk(struct vm_space *as, vaddr_t new_brk, vaddr_t *out);
 int vm_madvise(struct vm_space *as, vaddr_t addr, size_t len, int advice);
 
 /* mlock(2)/munlock(2): mark VMAs locked and populate them.  -MMK_EINVAL,
- * -MMK_ENOMEM (a hole, or no frames to populate). */
+ * -MMK_ENOMEM (a hole, or no frames to populate; differs: Linux keeps what
+ * it populated and the lock flags, mmk changes nothing). */
 int vm_mlock(struct vm_space *as, vaddr_t addr, size_t len, bool lock);
 
 /* mincore(2): vec[i] = 1 if page i is resident.  -MMK_EINVAL, -MMK_ENOMEM. */
@@ -288,7 +290,8 @@ int vm_mincore(struct vm_space *as, vaddr_t addr, size_t len, uint8_t *vec);
 int vm_msync(struct vm_space *as, vaddr_t addr, size_t len, unsigned flags);
 
 /* Fault in every page of [addr, addr+len) that its VMA allows to be touched
- * for read (MAP_POPULATE).  -MMK_ENOMEM when frames run out. */
+ * for read (MAP_POPULATE).  -MMK_ENOMEM when frames run out; the pages this
+ * call made are then taken back, so nothing changed. */
 int vm_populate(struct vm_space *as, vaddr_t addr, size_t len, bool write);
 
 /* ---- faults ---- */

@@ -39,19 +39,20 @@ static struct vm_area *stack_to_grow(struct vm_space *as, vaddr_t va)
 	return v;
 }
 
-static void grow_stack(struct vm_space *as, struct vm_area *v, vaddr_t va)
+/* Move a stack VMA's start to new_start (down to grow, back up to undo). */
+static void set_stack_start(struct vm_space *as, struct vm_area *v, vaddr_t new_start)
 {
-	vaddr_t new_start = mmk_page_round_down(va);
 	as->mapped_pages -= vma_pages(v);
 	if (v->object)
-		v->offset -= v->start - new_start;
+		v->offset = v->offset + new_start - v->start;
 	v->start = new_start;
 	as->mapped_pages += vma_pages(v);
 	vma_bounds_changed(as, v);
 }
 
-/* First touch: a zeroed user frame mapped with the VMA's protection. */
-static int zero_fill(struct vm_space *as, const struct vm_area *v, vaddr_t page)
+/* First touch: a zeroed user frame mapped with the VMA's protection.  tag
+ * marks the frame (mmk_frame.private_data) for a populate call's undo. */
+static int zero_fill(struct vm_space *as, const struct vm_area *v, vaddr_t page, uint64_t tag)
 {
 	pfn_t pfn;
 	int rc = phys_alloc(as->sys->phys, 0, PHYS_USER | PHYS_ZERO, &pfn);
@@ -62,7 +63,9 @@ static int zero_fill(struct vm_space *as, const struct vm_area *v, vaddr_t page)
 		phys_free(as->sys->phys, pfn, 0);
 		return rc;
 	}
-	phys_frame(as->sys->phys, pfn)->refcount = 1;
+	struct mmk_frame *f = phys_frame(as->sys->phys, pfn);
+	f->refcount = 1;
+	f->private_data = tag;
 	as->sys->user_frames++;
 	as->zero_fills++;
 	return 0;
@@ -71,13 +74,15 @@ static int zero_fill(struct vm_space *as, const struct vm_area *v, vaddr_t page)
 int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access)
 {
 	struct vm_area *v = vma_find(as, va);
+	vaddr_t grown_from = 0;
 	if (!v) {
 		v = stack_to_grow(as, va);
 		if (!v || !access_allowed(v, access)) {
 			as->faults_refused++;
 			return -MMK_EFAULT;
 		}
-		grow_stack(as, v, va);
+		grown_from = v->start;
+		set_stack_start(as, v, mmk_page_round_down(va));
 	}
 	if (!access_allowed(v, access)) {
 		as->faults_refused++;
@@ -93,10 +98,12 @@ int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access)
 		unsigned want = vm_pte_prot(v->prot);
 		rc = (bits & PMAP_PROT_ALL) == want ? 0 : pmap_enter(&as->pmap, page, pa, want);
 	} else {
-		rc = zero_fill(as, v, page);
+		rc = zero_fill(as, v, page, 0);
 	}
 	if (!rc)
 		as->faults++;
+	else if (grown_from)
+		set_stack_start(as, v, grown_from); /* no frame: the stack stays as it was */
 	return rc;
 }
 
@@ -110,8 +117,25 @@ int vm_fault(struct vm_space *as, vaddr_t va, unsigned access)
 	return rc;
 }
 
-int vm_populate_locked(struct vm_space *as, vaddr_t start, vaddr_t end, bool write)
+/* Take back the pages of [start, end) that carry tag. */
+static void unpopulate(struct vm_space *as, vaddr_t start, vaddr_t end, uint64_t tag)
 {
+	for (vaddr_t va = start; va < end; va += MMK_PAGE_SIZE) {
+		paddr_t pa;
+		unsigned bits;
+		if (pmap_extract(&as->pmap, va, &pa, &bits) != 0)
+			continue;
+		if (phys_frame(as->sys->phys, mmk_paddr_to_pfn(pa))->private_data != tag)
+			continue;
+		pmap_remove(&as->pmap, va, va + MMK_PAGE_SIZE, vm_unmap_frame, as);
+		as->zero_fills--;
+	}
+}
+
+int vm_populate_locked(struct vm_space *as, vaddr_t start, vaddr_t end, bool write, bool undo)
+{
+	/* A serial no other call has used marks this call's frames. */
+	uint64_t tag = undo ? (++as->sys->populate_serial << 1) | 1 : 0;
 	for (vaddr_t va = start; va < end; va += MMK_PAGE_SIZE) {
 		struct vm_area *v = vma_find(as, va);
 		if (!v) {
@@ -129,9 +153,12 @@ int vm_populate_locked(struct vm_space *as, vaddr_t start, vaddr_t end, bool wri
 		unsigned bits;
 		if (pmap_extract(&as->pmap, va, &pa, &bits) == 0)
 			continue;
-		int rc = zero_fill(as, v, va);
-		if (rc)
+		int rc = zero_fill(as, v, va, tag);
+		if (rc) {
+			if (undo)
+				unpopulate(as, start, va, tag);
 			return rc;
+		}
 	}
 	(void)write;
 	return 0;
@@ -145,7 +172,7 @@ int vm_populate(struct vm_space *as, vaddr_t addr, size_t len, bool write)
 	if (as->sys->nommu)
 		return 0; /* mappings are populated when made */
 	hal_spin_lock(&as->lock);
-	int rc = vm_populate_locked(as, addr, addr + plen, write);
+	int rc = vm_populate_locked(as, addr, addr + plen, write, true);
 	hal_spin_unlock(&as->lock);
 	return rc;
 }

@@ -37,8 +37,11 @@ static void copy_page(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 			phys_free(ph, pfn, 0);
 		return;
 	}
-	if (phys_frame(ph, pfn)->refcount++ == 0)
+	struct mmk_frame *f = phys_frame(ph, pfn);
+	if (f->refcount++ == 0) {
+		f->private_data = 0; /* a fresh copy carries no populate tag */
 		c->child->sys->user_frames++;
+	}
 }
 
 static int copy_vma(struct vm_space *parent, struct vm_space *child, const struct vm_area *v)

@@ -11,11 +11,15 @@
 /* Choose the range for a new mapping of len bytes; 0 and *out, or an error. */
 static int place(struct vm_space *as, vaddr_t hint, uint64_t len, unsigned flags, vaddr_t *out)
 {
+	if (len > as->max_addr)
+		return -MMK_ENOMEM;
 	if (flags & (VM_MAP_FIXED | VM_MAP_FIXED_NOREPLACE)) {
-		if (!mmk_page_aligned(hint))
-			return -MMK_EINVAL;
+		/* Linux __get_unmapped_area's order: range, alignment, then
+		 * security_mmap_addr. */
 		if (!vm_range_ok(as, hint, len))
 			return -MMK_ENOMEM;
+		if (!mmk_page_aligned(hint))
+			return -MMK_EINVAL;
 		if (hint < as->min_addr)
 			return -MMK_EPERM;
 		if ((flags & VM_MAP_FIXED_NOREPLACE) &&
@@ -32,20 +36,31 @@ static int place(struct vm_space *as, vaddr_t hint, uint64_t len, unsigned flags
 	return vma_find_gap_topdown(as, len, as->min_addr, as->mmap_base, out);
 }
 
-static int validate_map(unsigned prot, unsigned flags, struct vm_object *obj, uint64_t offset, uint64_t len,
-			unsigned max_prot)
+/*
+ * The checks of Linux's mmap path, in its order: the syscall's offset and
+ * length checks, then placement (place(), under the lock), then the
+ * mapping type and file permissions (do_mmap's switch on MAP_TYPE).
+ */
+static int validate_args(size_t len, unsigned prot, unsigned flags, uint64_t offset, uint64_t *plen)
+{
+	if (!mmk_page_aligned(offset) || len == 0)
+		return -MMK_EINVAL;
+	if (!mmk_page_round_up(len, plen))
+		return -MMK_ENOMEM;
+	if (offset + *plen < offset)
+		return -MMK_EOVERFLOW;
+	if ((prot & ~VM_PROT_ALL) || (flags & ~KNOWN_MAP_FLAGS))
+		return -MMK_EINVAL;
+	return 0;
+}
+
+static int validate_type(unsigned prot, unsigned flags, struct vm_object *obj, unsigned max_prot)
 {
 	unsigned type = flags & VM_MAP_TYPE;
-	if (len == 0 || (prot & ~VM_PROT_ALL) || (flags & ~KNOWN_MAP_FLAGS))
-		return -MMK_EINVAL;
 	if (type != VM_MAP_SHARED && type != VM_MAP_PRIVATE && type != VM_MAP_SHARED_VALIDATE)
-		return -MMK_EINVAL;
-	if (!mmk_page_aligned(offset))
 		return -MMK_EINVAL;
 	if (type != VM_MAP_PRIVATE && !obj)
 		return -MMK_EINVAL; /* shared memory needs an object to share */
-	if (offset + len < offset)
-		return -MMK_EOVERFLOW;
 	if (prot & ~max_prot)
 		return -MMK_EACCES;
 	return 0;
@@ -85,19 +100,19 @@ int vm_map(struct vm_space *as, vaddr_t hint, size_t len, unsigned prot, unsigne
 	   uint64_t offset, unsigned max_prot, vaddr_t *out)
 {
 	uint64_t plen;
-	if (!mmk_page_round_up(len, &plen))
-		return -MMK_ENOMEM;
-	int rc = validate_map(prot, flags, obj, offset, plen, max_prot);
+	int rc = validate_args(len, prot, flags, offset, &plen);
 	if (rc)
 		return rc;
-	if (plen > as->max_addr)
-		return -MMK_ENOMEM;
-	if (as->sys->nommu)
-		return nommu_map(as, plen, prot, flags, obj, offset, out);
+	if (as->sys->nommu) {
+		rc = plen > as->max_addr ? -MMK_ENOMEM : validate_type(prot, flags, obj, max_prot);
+		return rc ? rc : nommu_map(as, plen, prot, flags, obj, offset, out);
+	}
 	struct vm_spares sp;
 	hal_spin_lock(&as->lock);
 	vaddr_t start;
 	rc = place(as, hint, plen, flags, &start);
+	if (!rc)
+		rc = validate_type(prot, flags, obj, max_prot);
 	if (!rc)
 		rc = vm_spares_reserve(as, &sp, 3); /* new VMA + two clips of a replaced range */
 	if (rc) {
@@ -115,7 +130,7 @@ int vm_map(struct vm_space *as, vaddr_t hint, size_t len, unsigned prot, unsigne
 	unsigned vflags = v->flags;
 	vma_merge_neighbours(as, v);
 	if ((flags & VM_MAP_POPULATE) || (vflags & VMA_LOCKED))
-		vm_populate_locked(as, start, start + plen, (prot & VM_PROT_WRITE) && !(vflags & VMA_SHARED));
+		vm_populate_locked(as, start, start + plen, (prot & VM_PROT_WRITE) && !(vflags & VMA_SHARED), false);
 	vm_spares_release(as, &sp);
 	hal_spin_unlock(&as->lock);
 	*out = start;

@@ -46,19 +46,26 @@ static int check_protect_range(struct vm_space *as, vaddr_t start, vaddr_t end, 
 	return 0;
 }
 
+#define VM_PROT_SEM 0x8u
 #define VM_PROT_GROWSDOWN 0x01000000u
 #define VM_PROT_GROWSUP 0x02000000u
 
 int vm_protect(struct vm_space *as, vaddr_t addr, size_t len, unsigned prot)
 {
+	/* Linux's order: both grow flags, alignment, zero length, range, then
+	 * the arch's prot check (x86 accepts PROT_SEM and ignores it). */
 	uint64_t plen;
-	if (!mmk_page_aligned(addr) || (prot & ~(VM_PROT_ALL | VM_PROT_GROWSDOWN | VM_PROT_GROWSUP)) ||
-	    (prot & VM_PROT_GROWSDOWN && prot & VM_PROT_GROWSUP))
+	if ((prot & VM_PROT_GROWSDOWN && prot & VM_PROT_GROWSUP) || !mmk_page_aligned(addr))
 		return -MMK_EINVAL;
 	if (len == 0)
 		return 0;
-	if (!mmk_page_round_up(len, &plen) || !vm_range_ok(as, addr, plen))
+	if (!mmk_page_round_up(len, &plen) || addr + plen <= addr)
 		return -MMK_ENOMEM;
+	if (prot & ~(VM_PROT_ALL | VM_PROT_SEM | VM_PROT_GROWSDOWN | VM_PROT_GROWSUP))
+		return -MMK_EINVAL;
+	if (!vm_range_ok(as, addr, plen))
+		return -MMK_ENOMEM; /* no VMA lies beyond max_addr */
+	prot &= ~VM_PROT_SEM;
 	vaddr_t end = addr + plen;
 	if (as->sys->nommu)
 		return nommu_range(as, addr, end, -MMK_ENOMEM, prot & VM_PROT_ALL, true);
@@ -204,11 +211,14 @@ int vm_mlock(struct vm_space *as, vaddr_t addr, size_t len, bool lock)
 	struct vm_spares sp;
 	if (!rc)
 		rc = vm_spares_reserve(as, &sp, 2);
+	/* Populate before the flags change, so a failure can be undone whole. */
+	if (!rc && lock && vm_populate_locked(as, start, end, false, true)) {
+		vm_spares_release(as, &sp);
+		rc = -MMK_ENOMEM;
+	}
 	if (!rc) {
 		for_each_clipped(as, start, end, &sp, set_flag, (uintptr_t)VMA_LOCKED << 1 | lock);
 		vm_spares_release(as, &sp);
-		if (lock && vm_populate_locked(as, start, end, false))
-			rc = -MMK_ENOMEM; /* flags stay set, as Linux's do */
 	}
 	hal_spin_unlock(&as->lock);
 	return rc;

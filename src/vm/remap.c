@@ -102,8 +102,8 @@ static int move_mapping(struct vm_space *as, vaddr_t old, uint64_t old_len, uint
 	return 0;
 }
 
-static int remap_checks(struct vm_space *as, vaddr_t old, uint64_t old_len, uint64_t new_len, unsigned flags,
-			vaddr_t new_addr)
+/* The checks Linux's mremap makes before looking at the address space. */
+static int remap_checks(uint64_t old, uint64_t old_len, uint64_t new_len, unsigned flags)
 {
 	if (flags & ~(VM_MREMAP_MAYMOVE | VM_MREMAP_FIXED | VM_MREMAP_DONTUNMAP))
 		return -MMK_EINVAL;
@@ -113,12 +113,26 @@ static int remap_checks(struct vm_space *as, vaddr_t old, uint64_t old_len, uint
 		return -MMK_EINVAL;
 	if (!mmk_page_aligned(old) || new_len == 0 || old_len == 0)
 		return -MMK_EINVAL; /* differs: Linux duplicates shared mappings for old_len 0 */
+	return 0;
+}
+
+/* The checks Linux makes once it found the VMA at old (vma_lookup, then
+ * mremap_to's target checks, then vma_to_resize, then security_mmap_addr). */
+static int remap_checks_vma(struct vm_space *as, const struct vm_area *v, vaddr_t old, uint64_t old_len,
+			    uint64_t new_len, unsigned flags, vaddr_t new_addr)
+{
+	if (!v || (v->flags & VMA_DEAD))
+		return -MMK_EFAULT;
 	if (flags & VM_MREMAP_FIXED) {
 		if (!mmk_page_aligned(new_addr) || !vm_range_ok(as, new_addr, new_len))
 			return -MMK_EINVAL;
 		if (new_addr < old + old_len && old < new_addr + new_len)
 			return -MMK_EINVAL;
 	}
+	if (old_len > v->end - old)
+		return -MMK_EFAULT;
+	if ((flags & VM_MREMAP_FIXED) && new_addr < as->min_addr)
+		return -MMK_EPERM;
 	return 0;
 }
 
@@ -128,20 +142,17 @@ int vm_remap(struct vm_space *as, vaddr_t old, size_t old_len_in, size_t new_len
 	uint64_t old_len, new_len;
 	if (!mmk_page_round_up(old_len_in, &old_len) || !mmk_page_round_up(new_len_in, &new_len))
 		return -MMK_EINVAL;
-	int rc = remap_checks(as, old, old_len, new_len, flags, new_addr);
+	int rc = remap_checks(old, old_len, new_len, flags);
 	if (rc)
 		return rc;
 	if (as->sys->nommu)
 		return (flags & VM_MREMAP_FIXED) ? -MMK_EINVAL : nommu_shrink(as, old, old_len, new_len, out);
 	hal_spin_lock(&as->lock);
 	struct vm_area *v = vma_find(as, old);
-	if (!v || (v->flags & VMA_DEAD) || old_len > v->end - old) {
+	rc = remap_checks_vma(as, v, old, old_len, new_len, flags, new_addr);
+	if (rc) {
 		hal_spin_unlock(&as->lock);
-		return -MMK_EFAULT;
-	}
-	if ((flags & VM_MREMAP_FIXED) && new_addr < as->min_addr) {
-		hal_spin_unlock(&as->lock);
-		return -MMK_EPERM; /* Linux: security_mmap_addr */
+		return rc;
 	}
 	struct vm_spares sp;
 	rc = vm_spares_reserve(as, &sp, 5);

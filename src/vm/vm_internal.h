@@ -64,7 +64,10 @@ unsigned vm_pte_prot(unsigned vm_prot);
 void vm_unmap_frame(void *ctx, vaddr_t va, paddr_t pa, unsigned bits); /* pmap visitor: drop a mapping's frame ref */
 void vm_zap_range(struct vm_space *as, vaddr_t start, vaddr_t end);    /* remove translations, free frames */
 int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access);
-int vm_populate_locked(struct vm_space *as, vaddr_t start, vaddr_t end, bool write);
+/* Fill the missing pages of [start, end); with undo, a failure takes back
+ * the pages this call filled (nothing changed), else it keeps them (Linux's
+ * MAP_POPULATE, whose failure mmap ignores). */
+int vm_populate_locked(struct vm_space *as, vaddr_t start, vaddr_t end, bool write, bool undo);
 
 /* ---- operations shared between calls ---- */
 int vm_unmap_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
