@@ -16,7 +16,9 @@ build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build -j $(JOBS)
 
-run: build
+run: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build -j $(JOBS) --target mmk-sim
 	./build/mmk-sim
 
 # Tests that run CPUs as threads, run again under ThreadSanitizer.
@@ -33,7 +35,7 @@ check: deps
 bench:
 	@scripts/deps.sh bench
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build build -j $(JOBS)
+	@cmake --build build -j $(JOBS) --target mmk-bench
 	./build/mmk-bench
 
 clean:
