@@ -260,8 +260,12 @@ int vm_protect(struct vm_space *as, vaddr_t addr, size_t len, unsigned prot);
 
 /* mremap(2): *out = the new start.  -MMK_EINVAL (bad flags, unaligned,
  * new_len 0, FIXED without MAYMOVE, overlapping FIXED target), -MMK_EFAULT
- * (old range not inside one VMA), -MMK_ENOMEM (cannot grow in place and may
- * not move, or no room). */
+ * (old range not inside one VMA), -MMK_EPERM (FIXED below min_addr),
+ * -MMK_ENOMEM (cannot grow in place and may not move, or no room).
+ * One partial effect on error: with MREMAP_FIXED over existing mappings,
+ * the destination's pages are dropped before the move, so if the move then
+ * fails for want of a page-table page the destination VMAs stay but
+ * re-fault as zero pages (Linux unmaps the destination first too). */
 int vm_remap(struct vm_space *as, vaddr_t old_addr, size_t old_len, size_t new_len, unsigned flags,
 	     vaddr_t new_addr, vaddr_t *out);
 

@@ -33,8 +33,12 @@ static struct vm_area *stack_to_grow(struct vm_space *as, vaddr_t va)
 	vaddr_t new_start = mmk_page_round_down(va);
 	if (new_start < as->min_addr || v->end - new_start > as->stack_limit)
 		return NULL;
+	/* Linux expand_downwards: the guard gap holds only against an
+	 * accessible VMA below that is not itself a stack. */
 	struct vm_area *p = vma_prev(v);
-	if (p && (p->end > new_start || new_start - p->end < as->stack_guard))
+	if (p && p->end > new_start)
+		return NULL;
+	if (p && !(p->flags & VMA_GROWSDOWN) && (p->prot & VM_PROT_ALL) && new_start - p->end < as->stack_guard)
 		return NULL;
 	return v;
 }

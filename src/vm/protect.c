@@ -72,9 +72,12 @@ int vm_protect(struct vm_space *as, vaddr_t addr, size_t len, unsigned prot)
 	hal_spin_lock(&as->lock);
 	int rc = 0;
 	if (prot & VM_PROT_GROWSDOWN) {
-		/* Linux: extend the range down to the start of a growsdown VMA. */
-		struct vm_area *v = vma_find(as, addr);
-		if (!v || !(v->flags & VMA_GROWSDOWN))
+		/* Linux: the first VMA meeting the range must be a stack, and the
+		 * range then starts at its start. */
+		struct vm_area *v = vma_lower_bound(as, addr);
+		if (!v || v->start >= end)
+			rc = -MMK_ENOMEM;
+		else if (!(v->flags & VMA_GROWSDOWN))
 			rc = -MMK_EINVAL;
 		else
 			addr = v->start;
