@@ -22,7 +22,7 @@ run: deps
 	./build/mmk-sim
 
 # Tests that run CPUs as threads, run again under ThreadSanitizer.
-MT_TESTS = test_phys_check test_sim_machine
+MT_TESTS = test_phys_check test_sim_machine test_kmem_mt
 
 check: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMMK_SANITIZE=address,undefined >/dev/null

@@ -1,270 +1,352 @@
 /*
- * kmem/cache.c - object caches (slab allocator), first cut.
+ * kmem/cache.c - object caches: the slab allocator with per-CPU magazines.
  *
- * 1. What: fixed-size objects for mmk's own structures (VMAs, objects, ...),
- *    carved from slabs of kernel-owned frames, after Bonwick's 1994 slab
- *    allocator.  No constructor/destructor, colouring or magazines yet: they
- *    come with issue 4; the interface already has the shape they need.
- * 2. Structures: a slab is a block of 2^slab_order frames; its header sits at
- *    the start of the block, then the objects.  A bitmap in the header marks
- *    objects in use (so a double free is caught, not just a corrupt list).
- *    Every frame of the slab has private_data = the header's address, so
- *    free() maps any pointer to its slab through the frame database.
- * 3. Invariants (kmem_cache_check): a slab with 0 objects in use is on the
- *    empty list, with objs_per_slab on the full list, else on partial; the
- *    bitmap's population equals in_use; live equals the sum of in_use.
- * 4. Locking: c->lock guards everything in the cache and its slabs; phys.lock
- *    is taken inside it (cache lock before phys lock).
- * 5. Failure: allocation fails only for lack of frames (or the failpoint);
- *    nothing is left half-done.  Free of a bad pointer is an error, not a
- *    crash: the pointer is checked against the frame database first.
- * 6. Sources: Bonwick, "The Slab Allocator", USENIX 1994.
+ * 1. What.  Fixed-size objects for mmk's own structures (VMAs, objects,
+ *    descriptors of every later subsystem), after Bonwick's slab allocator
+ *    (1994) and its magazine layer (Bonwick and Adams 2001).  A cache keeps
+ *    objects in their constructed state between uses (ctor once per object
+ *    per slab, dtor when the slab goes), colours its slabs, takes its
+ *    memory only as kernel-owned frames from phys_alloc (seed 002), gives
+ *    empty slabs back under memory pressure, and in the common case
+ *    allocates and frees touching only the calling CPU's state.  Debug
+ *    flags add red zones, poisoning checked on reuse and a per-object state
+ *    word that names every double free.
+ *
+ * 2. Structures.  Three layers, each a cache of the one below:
+ *    - CPU layer: per CPU (c->cpu[hal_cpu_id], one cache line each) a
+ *      loaded and a previous magazine.  A magazine is a stack of up to
+ *      size object pointers ("rounds").  alloc pops a round from loaded,
+ *      free pushes one; when loaded is empty (full) and previous is full
+ *      (empty) they swap; otherwise the CPU goes to the depot.
+ *    - Depot (c->depot): stacks of full and of empty magazines for all
+ *      CPUs, with the working-set minimum of each (section 5) and the count
+ *      of waits for its lock.  alloc with both magazines empty trades the
+ *      previous (empty) for a full one; free with both full trades the
+ *      previous (full) for an empty one, making a new empty magazine from
+ *      the magazine caches when the depot has none.  With no full magazine
+ *      (or no magazine to be had) the call goes to the slab layer.
+ *    - Slab layer (slab_layer.c): a slab is 2^slab_order kernel frames: a
+ *      header (magic, colour, a bitmap of objects out of the slab, list
+ *      links), then colour bytes, then objs_per_slab buffers of obj_size.
+ *      Each frame of a slab has private_data = the header, so free maps a
+ *      pointer to its slab by arithmetic on the direct map and one load;
+ *      slabs sit on the partial, full or empty list by their use count.
+ *      Colour: successive slabs put object 0 at first_obj + 0, step,
+ *      2*step, ... up to colour_max (the slack left by the objects), then
+ *      0 again; step is a cache line (or the alignment), so objects at one
+ *      index in different slabs fall on different cache lines.
+ *    - Magazines come from KMEM_MAG_CLASSES small KMEM_NOMAGAZINE caches of
+ *      the cache itself (magazine.c), one per size class (6 .. 254 rounds);
+ *      they and the per-CPU array live in one block of frames taken at
+ *      create, sized by hal_cpu_count.
+ *    - Debug buffers (kmem_debug.c): red zone and state word after the
+ *      object; free objects of KMEM_DEBUG_POISON caches hold the poison.
+ *
+ * 3. Invariants (kmem_cache_check re-derives them all).
+ *    I1 A slab with in_use 0 is on empty, with objs_per_slab on full, else
+ *       on partial; list links and counts are consistent; the bitmap's
+ *       population is in_use and no bit lies past the last object;
+ *       slabs_created - slabs_freed is the number of slabs on the lists.
+ *    I2 Every frame of a slab points back at its header; slab frames are
+ *       kernel-owned; colour <= colour_max, a multiple of colour_step.
+ *    I3 Every magazine is an object of the magazine cache of its class and
+ *       holds at most size rounds; each round is an object of this cache
+ *       that is out of its slab (bit set) and in no other round.  Objects
+ *       in magazines are allocated from the slab's point of view and free
+ *       from the user's.
+ *    I4 A CPU's previous magazine is empty or full; depot full magazines
+ *       are full, empty ones empty; the depot counts equal recounts and
+ *       the working-set minimums do not exceed them.
+ *    I5 live = (objects out of slabs) - (rounds in all magazines) =
+ *       allocs - frees, where allocs = CPU alloc hits + slab allocs and
+ *       frees = CPU free hits + slab frees; each magazine cache's live is
+ *       the number of magazines found.
+ *    I6 Debug: each object in a slab or magazine has the FREE state word,
+ *       an intact red zone and (POISON) intact poison; each object held by
+ *       a user has the ALLOC word and an intact red zone.
+ *
+ * 4. Locking and lock order.
+ *      cpu[i].lock -> depot.lock -> lock (slab layer) -> mag_cache[k].lock
+ *      -> phys.lock
+ *    cpu[i].lock guards CPU i's magazines and hit counters.  Only CPU i
+ *    takes it in the common case, so it is uncontended and its cache line
+ *    stays with CPU i; others take it only to drain the CPU (reap after a
+ *    resize, kmem_cache_drain, destroy) or to read it (check, stats).  A
+ *    hosted simulation cannot disable preemption or interrupts to own
+ *    per-CPU data, and a lock-free magazine would need a double-word CAS
+ *    or hazard pointers to be drained remotely, so an uncontended per-CPU
+ *    spin lock it is: one atomic exchange and one release store.  check
+ *    takes every CPU lock in index order, then depot, then the slab lock.
+ *    depot.lock guards the depot; the slab lock guards the slab lists, the
+ *    slabs' in_use/bitmap/links, colour_next and the slab counters.  live
+ *    and errors are atomic (live changes inside the critical section of
+ *    the lock that moved the object, so check sees it consistent).  A
+ *    slab header's first line (magic, colour, cache, base) is immutable,
+ *    so the pointer lookup of free runs with no lock.  ctor, dtor,
+ *    phys_alloc of a slab and the report sink run with no kmem lock held
+ *    (the slab lock is dropped to grow).  Other caches' locks are never
+ *    held together, except a cache's own magazine caches (innermost).
+ *
+ * 5. Reclaim.  kmem_cache_update is the paper's periodic update: reap_* =
+ *    the lowest depot counts seen in the interval just ended (magazines
+ *    nobody needed for a whole interval), min_* restarts at the current
+ *    counts.  kmem_cache_reap frees min(reap_*, min_*) depot magazines
+ *    (idle for the last interval and this one so far), returning their
+ *    rounds to their slabs, then frees every empty slab and the magazine
+ *    caches' empty slabs: the working set stays cached.  CPUs' own
+ *    magazines are left alone.  kmem_cache_drain empties everything (all
+ *    CPUs, the whole depot) and destroy drains then frees.
+ *    Magazine size: each depot lock acquisition that has to wait counts as
+ *    contention; an update that sees more than KMEM_DEPOT_CONTENTION in its
+ *    interval moves new magazines one class up (up to a cap of 256 KiB of
+ *    objects per magazine) and drains the old ones: the depot is then
+ *    visited half as often.  It never shrinks (as in the paper).
+ *
+ * 6. Failure policy.  Allocation fails (NULL) only for lack of kernel
+ *    frames (phys_alloc, which passes the failpoint), the failpoint itself
+ *    (consulted by kmem_cache_alloc too while armed) or a failing ctor;
+ *    nothing is left half-done: a slab whose ctor failed is destructed and
+ *    freed, a magazine that cannot be had sends the object to the slab
+ *    layer (free never fails for lack of memory).  Free validates the
+ *    pointer (direct map range, frame -> slab header, magic, cache, object
+ *    boundary) and, in debug caches, the state word, before it changes
+ *    anything: a foreign, interior or other cache's pointer is -MMK_EINVAL,
+ *    a double free -MMK_EALREADY, each with a report naming the cache and
+ *    the slab (a callback, or a console line).  Corruption found later (a
+ *    broken red zone or poison) is reported and repaired, not fatal.
+ *    Destroy with objects held by users is -MMK_EBUSY with nothing changed.
+ *
+ * 7. Sources.  J. Bonwick, "The Slab Allocator: An Object-Caching Kernel
+ *    Memory Allocator", USENIX Summer 1994 (object caching, ctor/dtor,
+ *    colouring, slab reclaim, debugging); J. Bonwick and J. Adams,
+ *    "Magazines and Vmem", USENIX 2001 (magazines, depot, working set,
+ *    contention-driven magazine size).  Seed 002 (kernel-owned frames
+ *    only), seed 003 (the zone allocator this replaces).
  */
-#include <mmk/errno.h>
-#include <mmk/kmem.h>
-
 #include "lib/mem.h"
-
-#define KMEM_SLAB_MAGIC 0x736c6162u /* "slab" */
-
-struct kmem_slab {
-	uint32_t magic;
-	uint32_t in_use;
-	struct kmem_cache *cache;
-	struct kmem_slab *prev, *next; /* on one of the cache's lists */
-	pfn_t pfn;                     /* first frame of the slab */
-	uint64_t used[KMEM_MAX_OBJS_PER_SLAB / 64]; /* bit i: object i in use */
-};
-
-static size_t slab_bytes(const struct kmem_cache *c) { return (size_t)MMK_PAGE_SIZE << c->slab_order; }
+#include "slab_internal.h"
 
 static bool is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
 
-int kmem_cache_init(struct kmem_cache *c, struct phys *ph, const char *name, size_t size, size_t align)
+int kmem_cache_create(struct kmem_cache *c, struct phys *ph, const char *name, size_t size, size_t align,
+		      kmem_ctor_fn ctor, kmem_dtor_fn dtor, void *arg, unsigned flags)
 {
 	if (align == 0)
 		align = 8;
-	if (size == 0 || size > KMEM_MAX_OBJ_SIZE || !is_pow2(align) || align > MMK_PAGE_SIZE)
+	if (!c || !ph || size == 0 || size > KMEM_MAX_OBJ_SIZE || !is_pow2(align) || align > MMK_PAGE_SIZE ||
+	    (flags & ~KMEM_FLAGS_ALL) || ((flags & KMEM_ZERO) && ctor))
 		return -MMK_EINVAL;
 	if (align < 8)
 		align = 8;
+	if (flags & (KMEM_DEBUG_REDZONE | KMEM_DEBUG_POISON))
+		flags |= KMEM_DEBUG_STATE;
 	mmk_memset(c, 0, sizeof(*c));
-	c->name = name;
+	c->name = name ? name : "(anonymous)";
 	c->phys = ph;
+	c->flags = flags;
+	c->ctor = ctor;
+	c->dtor = dtor;
+	c->arg = arg;
 	hal_spin_init(&c->lock);
+	hal_spin_init(&c->depot.lock);
+	atomic_init(&c->live, 0);
+	atomic_init(&c->errors, 0);
+	atomic_init(&c->mag_class, 0);
+	c->size = size;
 	c->align = align;
-	c->obj_size = round_up(size, align);
-	c->first_obj = round_up(sizeof(struct kmem_slab), align);
-	/* Smallest slab that holds at least 8 objects (or as many as fit in
-	 * 64 KiB for big ones), capped by the bitmap. */
-	c->slab_order = 0;
-	while (c->slab_order < 4 && (slab_bytes(c) - c->first_obj) / c->obj_size < 8)
-		c->slab_order++;
-	size_t n = (slab_bytes(c) - c->first_obj) / c->obj_size;
-	if (n == 0)
-		return -MMK_EINVAL;
-	c->objs_per_slab = n > KMEM_MAX_OBJS_PER_SLAB ? KMEM_MAX_OBJS_PER_SLAB : (unsigned)n;
+	c->tag_off = round_up(size, 8);
+	size_t buf = size;
+	if (flags & KMEM_DEBUG_ANY) {
+		c->state_off = c->tag_off + ((flags & KMEM_DEBUG_REDZONE) ? 8 : 0);
+		buf = c->state_off + 8;
+	}
+	c->obj_size = round_up(buf, align);
+	int rc = kmem_slab_geometry(c);
+	if (rc)
+		return rc;
+	c->dm_lo = (uintptr_t)hal_phys_map(ph->machine, mmk_pfn_to_paddr(ph->base_pfn));
+	c->dm_hi = c->dm_lo + (uintptr_t)((ph->end_pfn - ph->base_pfn) << MMK_PAGE_SHIFT);
+	if (!(flags & KMEM_NOMAGAZINE)) {
+		rc = kmem_mag_init(c);
+		if (rc)
+			return rc;
+	}
+	c->magic = KMEM_CACHE_MAGIC;
 	return 0;
 }
 
-static void list_push(struct kmem_slab_list *l, struct kmem_slab *s)
+int kmem_cache_init(struct kmem_cache *c, struct phys *ph, const char *name, size_t size, size_t align)
 {
-	s->prev = NULL;
-	s->next = l->head;
-	if (l->head)
-		l->head->prev = s;
-	l->head = s;
-	l->count++;
+	return kmem_cache_create(c, ph, name, size, align, NULL, NULL, NULL, KMEM_NOMAGAZINE | KMEM_ZERO);
 }
 
-static void list_remove(struct kmem_slab_list *l, struct kmem_slab *s)
+void kmem_cache_set_report(struct kmem_cache *c, kmem_report_fn fn, void *arg)
 {
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		l->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->prev = s->next = NULL;
-	l->count--;
-}
-
-static struct kmem_slab_list *list_for(struct kmem_cache *c, const struct kmem_slab *s)
-{
-	if (s->in_use == 0)
-		return &c->empty;
-	if (s->in_use == c->objs_per_slab)
-		return &c->full;
-	return &c->partial;
-}
-
-static struct kmem_slab *slab_create(struct kmem_cache *c)
-{
-	pfn_t pfn;
-	if (phys_alloc(c->phys, c->slab_order, 0, &pfn) != 0)
-		return NULL;
-	struct kmem_slab *s = phys_frame_ptr(c->phys, pfn);
-	mmk_memset(s, 0, sizeof(*s));
-	s->magic = KMEM_SLAB_MAGIC;
-	s->cache = c;
-	s->pfn = pfn;
-	for (pfn_t i = 0; i < ((pfn_t)1 << c->slab_order); i++)
-		phys_frame(c->phys, pfn + i)->private_data = (uint64_t)(uintptr_t)s;
-	c->slabs_created++;
-	return s;
-}
-
-static void slab_destroy(struct kmem_cache *c, struct kmem_slab *s)
-{
-	pfn_t pfn = s->pfn;
-	for (pfn_t i = 0; i < ((pfn_t)1 << c->slab_order); i++)
-		phys_frame(c->phys, pfn + i)->private_data = 0;
-	s->magic = 0;
-	phys_free(c->phys, pfn, c->slab_order);
-	c->slabs_freed++;
-}
-
-static void *obj_at(const struct kmem_cache *c, struct kmem_slab *s, unsigned i)
-{
-	return (char *)s + c->first_obj + (size_t)i * c->obj_size;
-}
-
-static unsigned first_free(const struct kmem_cache *c, const struct kmem_slab *s)
-{
-	for (unsigned w = 0; w < KMEM_MAX_OBJS_PER_SLAB / 64; w++) {
-		if (s->used[w] == UINT64_MAX)
-			continue;
-		unsigned i = w * 64 + (unsigned)__builtin_ctzll(~s->used[w]);
-		if (i < c->objs_per_slab)
-			return i;
-	}
-	return c->objs_per_slab;
-}
-
-void *kmem_cache_alloc(struct kmem_cache *c)
-{
-	hal_spin_lock(&c->lock);
-	struct kmem_slab *s = c->partial.head ? c->partial.head : c->empty.head;
-	if (!s) {
-		s = slab_create(c);
-		if (!s) {
-			hal_spin_unlock(&c->lock);
-			return NULL;
+	c->report = fn;
+	c->report_arg = arg;
+	if (c->cpu)
+		for (unsigned k = 0; k < KMEM_MAG_CLASSES; k++) {
+			c->mag_cache[k].report = fn;
+			c->mag_cache[k].report_arg = arg;
 		}
-	} else {
-		list_remove(list_for(c, s), s);
-	}
-	unsigned i = first_free(c, s);
-	s->used[i / 64] |= (uint64_t)1 << (i % 64);
-	s->in_use++;
-	list_push(list_for(c, s), s);
-	c->allocs++;
-	c->live++;
-	void *obj = obj_at(c, s, i);
-	hal_spin_unlock(&c->lock);
-	mmk_memset(obj, 0, c->obj_size);
-	return obj;
-}
-
-/* The slab of obj if obj is an object of c, else NULL with *err set. */
-static struct kmem_slab *slab_of(struct kmem_cache *c, const void *obj, unsigned *index, int *err)
-{
-	*err = -MMK_EINVAL;
-	if (!obj)
-		return NULL;
-	struct mmk_frame *f = phys_frame(c->phys, mmk_paddr_to_pfn(hal_phys_unmap(c->phys->machine, obj)));
-	if (!f || f->private_data == 0)
-		return NULL;
-	struct kmem_slab *s = (struct kmem_slab *)(uintptr_t)f->private_data;
-	if (s->magic != KMEM_SLAB_MAGIC || s->cache != c)
-		return NULL;
-	size_t off = (size_t)((const char *)obj - (const char *)s);
-	if (off < c->first_obj || (off - c->first_obj) % c->obj_size)
-		return NULL;
-	size_t i = (off - c->first_obj) / c->obj_size;
-	if (i >= c->objs_per_slab)
-		return NULL;
-	*index = (unsigned)i;
-	if (!(s->used[i / 64] & ((uint64_t)1 << (i % 64)))) {
-		*err = -MMK_EALREADY;
-		return NULL;
-	}
-	return s;
-}
-
-int kmem_cache_free(struct kmem_cache *c, void *obj)
-{
-	unsigned i;
-	int err;
-	hal_spin_lock(&c->lock);
-	struct kmem_slab *s = slab_of(c, obj, &i, &err);
-	if (!s) {
-		hal_spin_unlock(&c->lock);
-		return err;
-	}
-	list_remove(list_for(c, s), s);
-	s->used[i / 64] &= ~((uint64_t)1 << (i % 64));
-	s->in_use--;
-	c->frees++;
-	c->live--;
-	if (s->in_use == 0 && c->empty.count >= 1)
-		slab_destroy(c, s); /* keep one empty slab against alloc/free thrash */
-	else
-		list_push(list_for(c, s), s);
-	hal_spin_unlock(&c->lock);
-	return 0;
-}
-
-size_t kmem_cache_reap(struct kmem_cache *c)
-{
-	size_t frames = 0;
-	hal_spin_lock(&c->lock);
-	while (c->empty.head) {
-		struct kmem_slab *s = c->empty.head;
-		list_remove(&c->empty, s);
-		slab_destroy(c, s);
-		frames += (size_t)1 << c->slab_order;
-	}
-	hal_spin_unlock(&c->lock);
-	return frames;
 }
 
 int kmem_cache_destroy(struct kmem_cache *c)
 {
-	if (c->live)
+	if (atomic_load(&c->live))
 		return -MMK_EBUSY;
-	kmem_cache_reap(c);
+	kmem_mag_purge(c);
+	kmem_slab_reap(c);
+	hal_spin_lock(&c->lock);
+	bool left = c->partial.head || c->full.head;
+	hal_spin_unlock(&c->lock);
+	if (left) /* only after corruption (a double free the cache could not see) */
+		return -MMK_EBUSY;
+	kmem_mag_fini(c);
+	c->magic = 0;
 	return 0;
 }
 
-static int check_list(struct kmem_cache *c, const struct kmem_slab_list *l, uint64_t *live, const char **why)
+/* ---- allocation ---- */
+
+static struct kmem_cpu_cache *this_cpu(struct kmem_cache *c)
 {
-	size_t n = 0;
-	const struct kmem_slab *prev = NULL;
-	for (struct kmem_slab *s = l->head; s; prev = s, s = s->next, n++) {
-		unsigned bits = 0;
-		for (unsigned w = 0; w < KMEM_MAX_OBJS_PER_SLAB / 64; w++)
-			bits += (unsigned)__builtin_popcountll(s->used[w]);
-		if (s->magic != KMEM_SLAB_MAGIC || s->cache != c)
-			*why = "kmem: slab header corrupt";
-		else if (s->prev != prev)
-			*why = "kmem: slab list back link wrong";
-		else if (bits != s->in_use)
-			*why = "kmem: bitmap population differs from in_use";
-		else if (list_for(c, s) != l)
-			*why = "kmem: slab on the wrong list for its use count";
-		else if (phys_frame(c->phys, s->pfn)->private_data != (uint64_t)(uintptr_t)s)
-			*why = "kmem: frame does not point back at its slab";
-		else {
-			*live += s->in_use;
-			continue;
+	unsigned id = hal_cpu_id(c->phys->machine);
+	return id < c->ncpus ? &c->cpu[id] : NULL;
+}
+
+/* obj, validated and (debug) marked free, to the calling CPU's magazines or
+ * else its slab. */
+static int free_validated(struct kmem_cache *c, struct kmem_slab *s, unsigned i, void *obj)
+{
+	struct kmem_cpu_cache *cc = c->cpu ? this_cpu(c) : NULL;
+	if (cc) {
+		hal_spin_lock(&cc->lock);
+		struct kmem_magazine *m = cc->loaded;
+		bool done;
+		if (m && m->rounds < m->size) {
+			m->round[m->rounds++] = obj;
+			cc->free_hits++;
+			atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
+			done = true;
+		} else {
+			done = kmem_mag_free_slow_locked(c, cc, obj);
 		}
+		hal_spin_unlock(&cc->lock);
+		if (done)
+			return 0;
+	}
+	return kmem_slab_free_user(c, s, i);
+}
+
+static void *alloc_finish(struct kmem_cache *c, void *obj)
+{
+	if ((c->flags & KMEM_DEBUG_ANY) && kmem_debug_alloc(c, obj) != 0) {
+		/* The ctor failed (POISON): obj is free again; give it back. */
+		struct kmem_slab *s;
+		unsigned i;
+		if (kmem_slab_locate(c, obj, &s, &i) == 0)
+			free_validated(c, s, i, obj);
+		return NULL;
+	}
+	if (c->flags & KMEM_ZERO)
+		mmk_memset(obj, 0, c->size);
+	return obj;
+}
+
+/*
+ * The failpoint (mmk/failpoint.h): kmem_cache_alloc consults it as well as
+ * phys_alloc, so a sweep can fail every object allocation, not only those
+ * that need a new slab.  It is consulted (under phys.lock, as phys_alloc
+ * does) only while armed: disarmed, nobody writes countdown, so the fast
+ * path reads one word and takes no shared lock, and multi-CPU runs stay
+ * race-free.  Hence calls counts object allocations only while armed.
+ */
+static bool failpoint_fires(struct kmem_cache *c)
+{
+	struct mmk_failpoint *fp = c->phys->failpoint;
+	if (!fp || __atomic_load_n(&fp->countdown, __ATOMIC_RELAXED) == 0)
+		return false;
+	hal_spin_lock(&c->phys->lock);
+	bool hit = mmk_failpoint_hit(fp);
+	hal_spin_unlock(&c->phys->lock);
+	return hit;
+}
+
+void *kmem_cache_alloc(struct kmem_cache *c)
+{
+	void *obj = NULL;
+	if (failpoint_fires(c))
+		return NULL;
+	struct kmem_cpu_cache *cc = c->cpu ? this_cpu(c) : NULL;
+	if (cc) {
+		hal_spin_lock(&cc->lock);
+		struct kmem_magazine *m = cc->loaded;
+		if (m && m->rounds) {
+			obj = m->round[--m->rounds];
+			cc->alloc_hits++;
+			atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
+		} else {
+			obj = kmem_mag_alloc_slow_locked(c, cc);
+		}
+		hal_spin_unlock(&cc->lock);
+	}
+	if (!obj && !(obj = kmem_slab_alloc(c)))
+		return NULL;
+	if (c->flags & (KMEM_DEBUG_ANY | KMEM_ZERO))
+		return alloc_finish(c, obj);
+	return obj;
+}
+
+int kmem_cache_free(struct kmem_cache *c, void *obj)
+{
+	struct kmem_slab *s;
+	unsigned i;
+	int kind = kmem_slab_locate(c, obj, &s, &i);
+	if (kind) {
+		size_t off = kind == KMEM_ERR_INTERIOR ? (size_t)((uintptr_t)obj - (uintptr_t)s->base) : 0;
+		kmem_report(c, (enum kmem_error)kind, s, obj, off, kind == KMEM_ERR_WRONG_CACHE ? s->cache->name : NULL);
 		return -MMK_EINVAL;
 	}
-	if (n != l->count) {
-		*why = "kmem: list count differs from recount";
+	if (c->flags & KMEM_DEBUG_ANY) {
+		int rc = kmem_debug_free(c, s, i, obj);
+		if (rc)
+			return rc;
+	}
+	return free_validated(c, s, i, obj);
+}
+
+/* ---- reclaim ---- */
+
+size_t kmem_cache_reap(struct kmem_cache *c)
+{
+	kmem_mag_reap_depot(c);
+	size_t frames = kmem_slab_reap(c);
+	return frames + kmem_mag_reap_caches(c);
+}
+
+void kmem_cache_update(struct kmem_cache *c) { kmem_mag_update(c); }
+
+size_t kmem_cache_drain(struct kmem_cache *c)
+{
+	kmem_mag_purge(c);
+	size_t frames = kmem_slab_reap(c);
+	return frames + kmem_mag_reap_caches(c);
+}
+
+/* ---- checking ---- */
+
+static int check_object(struct kmem_cache *c, struct kmem_slab *s, unsigned i, void *ctx)
+{
+	const char **why = ctx;
+	bool out = kmem_bit(s->used, i);
+	if (out && kmem_bit(s->mark, i))
+		return 0; /* in a magazine: checked there */
+	const char *bad = kmem_debug_verify(c, kmem_obj_at(c, s, i), !out);
+	if (bad) {
+		*why = bad;
 		return -MMK_EINVAL;
 	}
 	return 0;
@@ -273,23 +355,43 @@ static int check_list(struct kmem_cache *c, const struct kmem_slab_list *l, uint
 int kmem_cache_check(struct kmem_cache *c, const char **why)
 {
 	const char *dummy;
-	uint64_t live = 0;
+	uint64_t out = 0, rounds = 0, mags[KMEM_MAG_CLASSES] = { 0 };
 	if (!why)
 		why = &dummy;
+	if (c->magic != KMEM_CACHE_MAGIC) {
+		*why = "kmem: cache not initialised (or destroyed)";
+		return -MMK_EINVAL;
+	}
+	kmem_mag_lock_all(c);
 	hal_spin_lock(&c->lock);
-	int rc = check_list(c, &c->partial, &live, why);
+	int rc = kmem_slab_check_locked(c, &out, why);
 	if (!rc)
-		rc = check_list(c, &c->full, &live, why);
-	if (!rc)
-		rc = check_list(c, &c->empty, &live, why);
-	if (!rc && live != c->live) {
-		*why = "kmem: live objects differ from recount";
+		rc = kmem_mag_check_locked(c, &rounds, mags, why);
+	uint64_t live = atomic_load(&c->live);
+	if (!rc && out - rounds != live) {
+		*why = "kmem: live differs from objects out of slabs minus magazine rounds";
 		rc = -MMK_EINVAL;
 	}
-	if (!rc && c->allocs - c->frees != c->live) {
+	uint64_t allocs = c->slab_allocs, frees = c->slab_frees;
+	for (unsigned k = 0; k < c->ncpus; k++) {
+		allocs += c->cpu[k].alloc_hits;
+		frees += c->cpu[k].free_hits;
+	}
+	if (!rc && allocs - frees != live) {
 		*why = "kmem: allocs - frees != live";
 		rc = -MMK_EINVAL;
 	}
+	if (!rc && (c->flags & KMEM_DEBUG_ANY))
+		rc = kmem_slab_each_object_locked(c, check_object, (void *)why);
+	for (unsigned k = 0; !rc && c->cpu && k < KMEM_MAG_CLASSES; k++) {
+		if (atomic_load(&c->mag_cache[k].live) != mags[k]) {
+			*why = "kmem: magazines allocated differ from magazines held";
+			rc = -MMK_EINVAL;
+		} else {
+			rc = kmem_cache_check(&c->mag_cache[k], why);
+		}
+	}
 	hal_spin_unlock(&c->lock);
+	kmem_mag_unlock_all(c);
 	return rc;
 }

@@ -1,0 +1,480 @@
+/*
+ * test_kmem_mt.c - the slab allocator with host threads as CPUs (each bound
+ * with sim_cpu_bind), meant to run under ThreadSanitizer as well:
+ *
+ *  - cross-CPU free: producers on two CPUs allocate and stamp objects that
+ *    consumers on two other CPUs check and free, so full magazines flow
+ *    from the consumers through the depot to the producers;
+ *  - destroy while other CPUs hold magazines: the contract is that destroy
+ *    drains every CPU's magazines and the depot, and requires that no other
+ *    CPU is inside a call on the cache (the threads wait at a barrier);
+ *    with an object still held it is -MMK_EBUSY;
+ *  - reclaim racing with allocation: workers allocate and free while one
+ *    CPU keeps reaping, updating (forcing magazine resizes, which drain the
+ *    workers' magazines under their feet), draining and reading statistics;
+ *  - contention: bursts that go to the depot on every CPU, with updates, so
+ *    the magazine size may grow; the checker and the leak baseline hold.
+ * After each: kmem_cache_check, destroy, free frames back to the boot count.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sim.h>
+
+#include "kmem_fixture.h"
+
+#define NCPUS 4
+
+static int setup(void **state)
+{
+	struct kfx *fx = calloc(1, sizeof(*fx));
+	kfx_boot(fx, NCPUS);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct kfx *fx = *state;
+	kfx_shutdown(fx);
+	free(fx);
+	return 0;
+}
+
+/* A stamp in the first and last words of an object. */
+struct stamped {
+	uint64_t head;
+	char body[48];
+	uint64_t tail;
+};
+
+static void stamp(struct stamped *o, uint64_t v)
+{
+	o->head = v;
+	memset(o->body, (int)(v & 0xff), sizeof(o->body));
+	o->tail = ~v;
+}
+
+/* Threads other than the test's own must not call cmocka's asserts. */
+static bool intact(const struct stamped *o, uint64_t v)
+{
+	return o->head == v && (unsigned char)o->body[17] == (unsigned char)(v & 0xff) && o->tail == ~v;
+}
+
+/* ---- cross-CPU free ---- */
+
+#define QCAP 256
+struct queue {
+	pthread_mutex_t mu;
+	pthread_cond_t nonempty, nonfull;
+	void *item[QCAP];
+	uint64_t val[QCAP];
+	unsigned head, n;
+	unsigned producers_left;
+};
+
+static void q_put(struct queue *q, void *p, uint64_t v)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n == QCAP)
+		pthread_cond_wait(&q->nonfull, &q->mu);
+	q->item[(q->head + q->n) % QCAP] = p;
+	q->val[(q->head + q->n) % QCAP] = v;
+	q->n++;
+	pthread_cond_signal(&q->nonempty);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* false when the producers are done and the queue is empty */
+static bool q_get(struct queue *q, void **p, uint64_t *v)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n == 0 && q->producers_left)
+		pthread_cond_wait(&q->nonempty, &q->mu);
+	if (q->n == 0) {
+		pthread_mutex_unlock(&q->mu);
+		return false;
+	}
+	*p = q->item[q->head];
+	*v = q->val[q->head];
+	q->head = (q->head + 1) % QCAP;
+	q->n--;
+	pthread_cond_signal(&q->nonfull);
+	pthread_mutex_unlock(&q->mu);
+	return true;
+}
+
+struct xcpu {
+	struct kfx *fx;
+	struct kmem_cache *c;
+	struct queue *q;
+	unsigned cpu;
+	unsigned count; /* producer: objects to make */
+	unsigned done;  /* consumer: objects freed */
+	int failures;
+};
+
+static void *producer(void *arg)
+{
+	struct xcpu *x = arg;
+	sim_cpu_bind(x->fx->s.machine, x->cpu);
+	for (unsigned i = 0; i < x->count; i++) {
+		struct stamped *o = kmem_cache_alloc(x->c);
+		if (!o) {
+			x->failures++;
+			continue;
+		}
+		uint64_t v = ((uint64_t)x->cpu << 32) | i;
+		stamp(o, v);
+		q_put(x->q, o, v);
+	}
+	pthread_mutex_lock(&x->q->mu);
+	x->q->producers_left--;
+	pthread_cond_broadcast(&x->q->nonempty);
+	pthread_mutex_unlock(&x->q->mu);
+	sim_cpu_unbind();
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	struct xcpu *x = arg;
+	void *p;
+	uint64_t v;
+	sim_cpu_bind(x->fx->s.machine, x->cpu);
+	while (q_get(x->q, &p, &v)) {
+		struct stamped *o = p;
+		if (!intact(o, v))
+			x->failures++;
+		if (kmem_cache_free(x->c, o) != 0)
+			x->failures++;
+		x->done++;
+	}
+	sim_cpu_unbind();
+	return NULL;
+}
+
+static void cross_cpu_case(struct kfx *fx, unsigned flags, unsigned per_producer)
+{
+	struct kmem_cache c;
+	struct queue q;
+	struct kmem_stats st;
+	memset(&q, 0, sizeof(q));
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.nonempty, NULL);
+	pthread_cond_init(&q.nonfull, NULL);
+	q.producers_left = 2;
+	kfx_create(fx, &c, "xcpu", sizeof(struct stamped), 8, NULL, NULL, NULL, flags);
+	struct xcpu x[4] = {
+		{ fx, &c, &q, 1, per_producer, 0, 0 },
+		{ fx, &c, &q, 2, per_producer, 0, 0 },
+		{ fx, &c, &q, 3, 0, 0, 0 },
+		{ fx, &c, &q, 0, 0, 0, 0 },
+	};
+	pthread_t t[4];
+	pthread_create(&t[0], NULL, producer, &x[0]);
+	pthread_create(&t[1], NULL, producer, &x[1]);
+	pthread_create(&t[2], NULL, consumer, &x[2]);
+	pthread_create(&t[3], NULL, consumer, &x[3]);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(x[i].failures, 0);
+	assert_int_equal(x[2].done + x[3].done, 2 * per_producer);
+	kfx_check(&c);
+	kmem_cache_stats(&c, &st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(st.allocs, 2 * per_producer);
+	assert_int_equal(st.frees, 2 * per_producer);
+	/* The magazines carried the traffic: most calls never left their CPU. */
+	assert_true(st.cpu_alloc_hits > st.allocs / 2);
+	assert_true(st.cpu_free_hits > st.frees / 2);
+	char line[512];
+	kmem_stats_format(&st, line, sizeof(line));
+	printf("%s\n", line);
+	assert_int_equal(kmem_cache_destroy(&c), 0);
+	assert_int_equal(fx->nreports, 0);
+	pthread_mutex_destroy(&q.mu);
+	pthread_cond_destroy(&q.nonempty);
+	pthread_cond_destroy(&q.nonfull);
+}
+
+static void test_mt_cross_cpu_free(void **state)
+{
+	cross_cpu_case(*state, 0, 50000);
+	cross_cpu_case(*state, KMEM_DEBUG_ALL, 10000);
+}
+
+/* ---- destroy while other CPUs hold magazines ---- */
+
+struct holder {
+	struct kfx *fx;
+	struct kmem_cache *c;
+	pthread_barrier_t *bar;
+	unsigned cpu;
+	bool keep_one;
+	void *kept;
+	int failures;
+};
+
+static void *holder_thread(void *arg)
+{
+	struct holder *h = arg;
+	void *v[100];
+	sim_cpu_bind(h->fx->s.machine, h->cpu);
+	for (int i = 0; i < 100; i++)
+		if (!(v[i] = kmem_cache_alloc(h->c)))
+			h->failures++;
+	for (int i = h->keep_one ? 1 : 0; i < 100; i++)
+		if (kmem_cache_free(h->c, v[i]) != 0)
+			h->failures++;
+	h->kept = h->keep_one ? v[0] : NULL;
+	pthread_barrier_wait(h->bar); /* 1: done, magazines loaded */
+	pthread_barrier_wait(h->bar); /* 2: main tried destroy */
+	if (h->kept && kmem_cache_free(h->c, h->kept) != 0)
+		h->failures++;
+	pthread_barrier_wait(h->bar); /* 3: nothing held any more */
+	pthread_barrier_wait(h->bar); /* 4: main destroyed the cache */
+	sim_cpu_unbind();
+	return NULL;
+}
+
+static void test_mt_destroy_drains_other_cpus(void **state)
+{
+	struct kfx *fx = *state;
+	struct kmem_cache c;
+	struct kmem_stats before, after;
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, NCPUS);
+	kfx_create(fx, &c, "destroy-mt", 256, 8, NULL, NULL, NULL, 0);
+	struct holder h[NCPUS - 1];
+	pthread_t t[NCPUS - 1];
+	for (unsigned i = 0; i < NCPUS - 1; i++) {
+		h[i] = (struct holder){ fx, &c, &bar, i + 1, i == 1, NULL, 0 };
+		pthread_create(&t[i], NULL, holder_thread, &h[i]);
+	}
+	pthread_barrier_wait(&bar); /* 1 */
+	/* The other CPUs are alive and hold loaded magazines, but none is
+	 * inside a call on c: destroy's precondition holds. */
+	kfx_check(&c);
+	kfx_stats(&c, &before);
+	assert_int_equal(before.live, 1);
+	assert_true(before.in_magazines > 14); /* frees stayed in magazines */
+	assert_int_equal(before.objs_out, before.live + before.in_magazines);
+	assert_int_equal(kmem_cache_destroy(&c), -MMK_EBUSY); /* CPU 2 still holds one */
+	kfx_stats(&c, &after);
+	kfx_assert_stats_eq(&before, &after);
+	pthread_barrier_wait(&bar); /* 2 */
+	pthread_barrier_wait(&bar); /* 3 */
+	kfx_check(&c);
+	kfx_stats(&c, &before);
+	assert_int_equal(before.live, 0);
+	assert_true(before.in_magazines > 0);
+	assert_int_equal(kmem_cache_destroy(&c), 0);
+	assert_int_equal(kfx_free_frames(fx), fx->s.boot_free_frames);
+	pthread_barrier_wait(&bar); /* 4 */
+	for (unsigned i = 0; i < NCPUS - 1; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(h[i].failures, 0);
+	}
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(fx->nreports, 0);
+}
+
+/* ---- reclaim racing with allocation ---- */
+
+struct worker {
+	struct kfx *fx;
+	struct kmem_cache *c;
+	unsigned cpu;
+	unsigned ops;
+	uint64_t seed;
+	int failures;
+	atomic_uint *running;
+};
+
+static void *worker_thread(void *arg)
+{
+	struct worker *w = arg;
+	enum { HOLD = 64 };
+	struct stamped *held[HOLD];
+	uint64_t val[HOLD];
+	unsigned n = 0;
+	sim_cpu_bind(w->fx->s.machine, w->cpu);
+	for (unsigned i = 0; i < w->ops; i++) {
+		uint64_t r = kfx_rand(&w->seed);
+		/* Bursts: fill up to HOLD, then drain, so magazines go back
+		 * and forth through the depot. */
+		bool fill = (i / 200) % 2 == 0;
+		if (n < HOLD && (n == 0 || (fill ? r % 4 != 0 : r % 4 == 0))) {
+			struct stamped *o = kmem_cache_alloc(w->c);
+			if (!o) {
+				w->failures++;
+				continue;
+			}
+			val[n] = ((uint64_t)w->cpu << 48) | i;
+			stamp(o, val[n]);
+			held[n++] = o;
+		} else {
+			unsigned k = (unsigned)(r >> 8) % n;
+			if (!intact(held[k], val[k]))
+				w->failures++;
+			if (kmem_cache_free(w->c, held[k]) != 0)
+				w->failures++;
+			held[k] = held[--n];
+			val[k] = val[n];
+		}
+	}
+	while (n)
+		if (kmem_cache_free(w->c, held[--n]) != 0)
+			w->failures++;
+	atomic_fetch_sub(w->running, 1);
+	sim_cpu_unbind();
+	return NULL;
+}
+
+static void reclaim_race_case(struct kfx *fx, unsigned flags, unsigned ops)
+{
+	struct kmem_cache c;
+	atomic_uint running = NCPUS - 1;
+	kfx_create(fx, &c, "reap-race", sizeof(struct stamped), 8, NULL, NULL, NULL, flags);
+	struct worker w[NCPUS - 1];
+	pthread_t t[NCPUS - 1];
+	for (unsigned i = 0; i < NCPUS - 1; i++) {
+		w[i] = (struct worker){ fx, &c, i + 1, ops, 0x1234567ull * (i + 1), 0, &running };
+		pthread_create(&t[i], NULL, worker_thread, &w[i]);
+	}
+	/* This thread is CPU 0: the reclaimer. */
+	unsigned rounds = 0;
+	size_t reaped = 0;
+	while (atomic_load(&running)) {
+		switch (rounds++ % 6) {
+		case 0:
+			reaped += kmem_cache_reap(&c);
+			break;
+		case 1:
+			kmem_cache_update(&c);
+			break;
+		case 2: /* pretend contention: a resize drains every CPU */
+			hal_spin_lock(&c.depot.lock);
+			c.depot.contention += KMEM_DEPOT_CONTENTION + 1;
+			hal_spin_unlock(&c.depot.lock);
+			kmem_cache_update(&c);
+			break;
+		case 3:
+			reaped += kmem_cache_drain(&c);
+			break;
+		default: {
+			struct kmem_stats st;
+			kmem_cache_stats(&c, &st);
+			break;
+		}
+		}
+		/* A free and an alloc of our own in between. */
+		void *p = kmem_cache_alloc(&c);
+		assert_non_null(p);
+		assert_int_equal(kmem_cache_free(&c, p), 0);
+	}
+	for (unsigned i = 0; i < NCPUS - 1; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].failures, 0);
+	}
+	kfx_check(&c);
+	struct kmem_stats st;
+	kmem_cache_stats(&c, &st);
+	assert_int_equal(st.live, 0);
+	assert_true((flags & KMEM_NOMAGAZINE) ? st.mag_resizes == 0 : st.mag_resizes >= 1);
+	char line[512];
+	kmem_stats_format(&st, line, sizeof(line));
+	printf("%s\n(%u reclaimer rounds, %zu frames reaped)\n", line, rounds, reaped);
+	assert_int_equal(kmem_cache_destroy(&c), 0);
+	assert_int_equal(kfx_free_frames(fx), fx->s.boot_free_frames);
+	assert_int_equal(fx->nreports, 0);
+}
+
+static void test_mt_reclaim_races_allocation(void **state)
+{
+	reclaim_race_case(*state, 0, 60000);
+	reclaim_race_case(*state, KMEM_DEBUG_ALL, 15000);
+	reclaim_race_case(*state, KMEM_NOMAGAZINE, 15000);
+}
+
+/* ---- contention ---- */
+
+struct burst {
+	struct kfx *fx;
+	struct kmem_cache *c;
+	unsigned cpu, rounds;
+	int failures;
+	atomic_uint *running;
+};
+
+static void *burst_thread(void *arg)
+{
+	struct burst *b = arg;
+	void *v[64];
+	sim_cpu_bind(b->fx->s.machine, b->cpu);
+	for (unsigned r = 0; r < b->rounds; r++) {
+		for (int i = 0; i < 64; i++)
+			if (!(v[i] = kmem_cache_alloc(b->c)))
+				b->failures++;
+		for (int i = 0; i < 64; i++)
+			if (v[i] && kmem_cache_free(b->c, v[i]) != 0)
+				b->failures++;
+	}
+	atomic_fetch_sub(b->running, 1);
+	sim_cpu_unbind();
+	return NULL;
+}
+
+static void test_mt_contention_and_updates(void **state)
+{
+	struct kfx *fx = *state;
+	struct kmem_cache c;
+	atomic_uint running = NCPUS - 1;
+	kfx_create(fx, &c, "contended", 32, 8, NULL, NULL, NULL, 0);
+	struct burst b[NCPUS - 1];
+	pthread_t t[NCPUS - 1];
+	for (unsigned i = 0; i < NCPUS - 1; i++) {
+		b[i] = (struct burst){ fx, &c, i + 1, 3000, 0, &running };
+		pthread_create(&t[i], NULL, burst_thread, &b[i]);
+	}
+	while (atomic_load(&running)) {
+		kmem_cache_update(&c);
+		sched_yield();
+	}
+	for (unsigned i = 0; i < NCPUS - 1; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(b[i].failures, 0);
+	}
+	kfx_check(&c);
+	struct kmem_stats st;
+	kmem_cache_stats(&c, &st);
+	printf("depot contention %llu, magazine size %llu after %llu resizes\n",
+	       (unsigned long long)st.depot_contention, (unsigned long long)st.mag_size,
+	       (unsigned long long)st.mag_resizes);
+	assert_int_equal(st.live, 0);
+	assert_true(st.mag_size >= 14);
+	assert_int_equal(kmem_cache_destroy(&c), 0);
+	assert_int_equal(fx->nreports, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_mt_cross_cpu_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mt_destroy_drains_other_cpus, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mt_reclaim_races_allocation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mt_contention_and_updates, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
