@@ -133,6 +133,7 @@ struct vm_system {
 	struct hal_machine *machine;
 	struct kmem_cache vma_cache;
 	struct kmem_cache object_cache;
+	struct kmem_cache space_cache;
 	uint64_t pt_pages;       /* page-table pages in use, all spaces */
 	uint64_t user_frames;    /* frames mapped into user spaces */
 	uint64_t spaces;         /* live spaces */
@@ -187,6 +188,10 @@ int vm_system_init_nommu(struct vm_system *sys, struct phys *ph);
 
 /* -MMK_EBUSY while spaces are alive. */
 int vm_system_fini(struct vm_system *sys);
+
+/* Give the frames of every VM cache that hold no live object back to the
+ * frame allocator (memory pressure, leak baselines).  Returns frames freed. */
+size_t vm_system_reap(struct vm_system *sys);
 
 /* A new empty address space (Linux x86-64 bounds and defaults).  0, or
  * -MMK_ENOMEM. */

@@ -55,7 +55,15 @@ int vm_system_init(struct vm_system *sys, struct phys *ph)
 	int rc = kmem_cache_init(&sys->vma_cache, ph, "vm_area", sizeof(struct vm_area), 8);
 	if (!rc)
 		rc = kmem_cache_init(&sys->object_cache, ph, "vm_object", sizeof(struct vm_object), 8);
+	if (!rc)
+		rc = kmem_cache_init(&sys->space_cache, ph, "vm_space", sizeof(struct vm_space), 64);
 	return rc;
+}
+
+size_t vm_system_reap(struct vm_system *sys)
+{
+	return kmem_cache_reap(&sys->vma_cache) + kmem_cache_reap(&sys->object_cache) +
+	       kmem_cache_reap(&sys->space_cache);
 }
 
 static int space_alloc(struct vm_system *sys, struct vm_space **out);
@@ -81,31 +89,29 @@ int vm_system_fini(struct vm_system *sys)
 		space_free(sys->shared_map);
 		sys->shared_map = NULL;
 	}
-	if (sys->vma_cache.live || sys->object_cache.live)
+	if (sys->vma_cache.live || sys->object_cache.live || sys->space_cache.live)
 		return -MMK_EBUSY;
 	kmem_cache_destroy(&sys->vma_cache);
 	kmem_cache_destroy(&sys->object_cache);
+	kmem_cache_destroy(&sys->space_cache);
 	return 0;
 }
 
-/* A space struct takes a whole kernel frame: it is rare and large-ish, and
- * its own cache would add a third cache to every system for little gain.
- * Without an MMU there are no page tables. */
+/* Spaces come from their own cache (zero-filled); without an MMU there are
+ * no page tables. */
 static int space_alloc(struct vm_system *sys, struct vm_space **out)
 {
-	_Static_assert(sizeof(struct vm_space) <= 4096, "vm_space fits a frame");
-	pfn_t pfn;
-	int rc = phys_alloc(sys->phys, 0, PHYS_ZERO, &pfn);
-	if (rc)
-		return rc;
-	struct vm_space *as = phys_frame_ptr(sys->phys, pfn);
+	struct vm_space *as = kmem_cache_alloc(&sys->space_cache);
+	if (!as)
+		return -MMK_ENOMEM;
+	int rc;
 	as->sys = sys;
 	hal_spin_init(&as->lock);
 	rb_init(&as->vmas, vma_augment);
 	struct pmap_pt_source src = { pt_alloc, pt_free, sys };
 	rc = sys->nommu ? 0 : pmap_create(&as->pmap, sys->machine, &src, as);
 	if (rc) {
-		phys_free(sys->phys, pfn, 0);
+		kmem_cache_free(&sys->space_cache, as);
 		return rc;
 	}
 	as->min_addr = VM_DEFAULT_MIN_ADDR;
@@ -131,7 +137,7 @@ static void space_free(struct vm_space *as)
 	if (!sys->nommu)
 		pmap_destroy(&as->pmap);
 	hal_spin_unlock(&as->lock);
-	phys_free(sys->phys, mmk_paddr_to_pfn(hal_phys_unmap(sys->machine, as)), 0);
+	kmem_cache_free(&sys->space_cache, as);
 }
 
 int vm_space_create(struct vm_system *sys, struct vm_space **out)

@@ -84,8 +84,7 @@ static void destroy_all(struct vmfx *fx)
 
 void vmfx_reap(struct vmfx *fx)
 {
-	kmem_cache_reap(&fx->s.vm.vma_cache);
-	kmem_cache_reap(&fx->s.vm.object_cache);
+	vm_system_reap(&fx->s.vm);
 }
 
 uint64_t vmfx_free_frames(struct vmfx *fx)
@@ -293,6 +292,9 @@ void vmfx_check(struct vmfx *fx)
 	why = NULL;
 	if (kmem_cache_check(&fx->s.vm.object_cache, &why) != 0)
 		vmfx_fail(fx, "kmem_cache_check(object_cache): %s", why ? why : "(no reason)");
+	why = NULL;
+	if (kmem_cache_check(&fx->s.vm.space_cache, &why) != 0)
+		vmfx_fail(fx, "kmem_cache_check(space_cache): %s", why ? why : "(no reason)");
 	check_frames(fx);
 	for (int i = 0; i < VMFX_MAX_SPACES; i++) {
 		free(fx->before[i]);

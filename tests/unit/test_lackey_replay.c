@@ -126,8 +126,7 @@ static void replay_clean(const char *dir, const char *tag)
 	remove(json);
 	free(text);
 
-	kmem_cache_reap(&s.vm.vma_cache);
-	kmem_cache_reap(&s.vm.object_cache);
+	vm_system_reap(&s.vm);
 	assert_int_equal(sim_system_free_frames(&s), free0);
 	assert_int_equal(s.vm.spaces, 0);
 	assert_int_equal(sim_system_shutdown(&s), 0);

@@ -517,8 +517,7 @@ static void test_exhaust_frames(void **state)
 
 	vmfx_op(fx, "destroy, reap, compare with boot");
 	vmfx_destroy(fx, as);
-	kmem_cache_reap(&fx->s.vm.vma_cache);
-	kmem_cache_reap(&fx->s.vm.object_cache);
+	vm_system_reap(&fx->s.vm);
 	vmfx_check(fx);
 	VMFX_EQ(fx, sim_system_free_frames(&fx->s), fx->s.boot_free_frames);
 	vmfx_shutdown(fx);

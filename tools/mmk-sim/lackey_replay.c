@@ -721,8 +721,7 @@ static void teardown(struct lk *l)
 	}
 	objects_release(l);
 	fds_free(l);
-	kmem_cache_reap(&l->s->vm.vma_cache);
-	kmem_cache_reap(&l->s->vm.object_cache);
+	vm_system_reap(&l->s->vm);
 }
 
 static int run(struct lk *l, const struct lk_input *in, lackey_iter *it)

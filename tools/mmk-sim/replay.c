@@ -494,8 +494,7 @@ static void progress(struct replay *r, size_t i, size_t n)
 
 static void reap_caches(struct sim_system *s)
 {
-	kmem_cache_reap(&s->vm.vma_cache);
-	kmem_cache_reap(&s->vm.object_cache);
+	vm_system_reap(&s->vm);
 }
 
 int replay_capture(struct sim_system *s, struct capture *c, const struct replay_options *opt,
