@@ -479,6 +479,9 @@ static void apply_fault(struct replay *r, const struct cap_fault *f)
 		rep->peak_resident_bytes = res;
 		rep->pt_pages_at_peak = r->sys->vm.pt_pages;
 		phys_get_stats(&r->sys->phys, &rep->phys_at_peak);
+		kmem_cache_stats(&r->sys->vm.vma_cache, &rep->slab_at_peak[0]);
+		kmem_cache_stats(&r->sys->vm.object_cache, &rep->slab_at_peak[1]);
+		kmem_cache_stats(&r->sys->vm.space_cache, &rep->slab_at_peak[2]);
 	}
 }
 

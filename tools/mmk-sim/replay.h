@@ -41,6 +41,7 @@ struct replay_report {
 	uint64_t peak_resident_bytes;  /* user frames in use at the peak, bytes */
 	uint64_t pt_pages_at_peak;     /* page-table pages then */
 	struct phys_stats phys_at_peak; /* frames and buddy lists then */
+	struct kmem_stats slab_at_peak[3]; /* the VM's caches then: vm_area, vm_object, vm_space */
 	uint64_t frames_leaked;  /* free frames after teardown vs before the replay */
 	struct replay_proc_report *procs;
 	size_t nprocs;

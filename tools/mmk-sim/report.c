@@ -35,6 +35,17 @@ static void text_frames(FILE *out, const struct replay_report *r)
 	}
 }
 
+/* /proc/slabinfo-style lines of the VM's caches at the peak. */
+static void text_slabinfo(FILE *out, const struct replay_report *r)
+{
+	char line[512];
+	if (kmem_stats_format(NULL, line, sizeof(line)) >= 0)
+		fprintf(out, "  %s\n", line);
+	for (unsigned i = 0; i < 3; i++)
+		if (r->slab_at_peak[i].name && kmem_stats_format(&r->slab_at_peak[i], line, sizeof(line)) >= 0)
+			fprintf(out, "  %s\n", line);
+}
+
 void report_text(FILE *out, const struct replay_report *reps, size_t n, struct sim_system *s)
 {
 	(void)s;
@@ -64,6 +75,7 @@ void report_text(FILE *out, const struct replay_report *reps, size_t n, struct s
 		fprintf(out, "  peak resident %.1f MiB; %.0f ns per call into mmk\n", mib(r->peak_resident_bytes),
 			ns_per_call(r));
 		text_frames(out, r);
+		text_slabinfo(out, r);
 	}
 }
 
