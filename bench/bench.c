@@ -44,6 +44,19 @@
 #define MMK_SOURCE_DIR "."
 #endif
 
+/* Shared with bench_alloc.c (the allocator figures), which declares these
+ * too: keep the two lists in step. */
+typedef void (*batch_fn)(void *ctx, unsigned n);
+_Noreturn void die(const char *fmt, ...);
+uint64_t now_ns(void);
+double median(double *v, size_t n);
+double median_trials(batch_fn batch, void *ctx, unsigned n);
+uint64_t rng_next(uint64_t *s);
+void add_peer_result(const char *name, const char *unit, double mmk, const char *impl, bool has_peer,
+		     double peer, const char *peer_op);
+void bench_alloc_run(void);
+_Noreturn void bench_alloc_peer_main(int argc, char **argv);
+
 #define REPEATS 5
 #define TRIAL_NS 60000000ull       /* 60 ms per trial: stable, keeps the run short */
 #define PG ((size_t)MMK_PAGE_SIZE)
@@ -57,11 +70,11 @@
 #define MIX_SLOTS 1024u             /* live blocks of the mixed buddy benchmark */
 #define MIX_OPS 65536u              /* length of its precomputed random script */
 #define MIX_MAX_ORDER 5u
-#define MAX_RESULTS 16
+#define MAX_RESULTS 64
 
 /* ---- failure ---- */
 
-static _Noreturn void die(const char *fmt, ...)
+_Noreturn void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -88,7 +101,7 @@ static inline void sys_ok(bool ok, const char *what)
 
 /* ---- clock, trials, medians ---- */
 
-static uint64_t now_ns(void)
+uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -101,15 +114,14 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double median(double *v, size_t n)
+double median(double *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-/* A batch runs n operations back to back; the loop lives in the batch so the
- * per-operation cost carries no indirect call. */
-typedef void (*batch_fn)(void *ctx, unsigned n);
+/* A batch (batch_fn, declared above) runs n operations back to back; the
+ * loop lives in the batch so the per-operation cost carries no indirect call. */
 
 /* One trial: batches until TRIAL_NS have passed; ns per operation. */
 static double trial(batch_fn batch, void *ctx, unsigned n)
@@ -124,7 +136,7 @@ static double trial(batch_fn batch, void *ctx, unsigned n)
 }
 
 /* The figure: median of REPEATS trials, after one untimed warm-up batch. */
-static double median_trials(batch_fn batch, void *ctx, unsigned n)
+double median_trials(batch_fn batch, void *ctx, unsigned n)
 {
 	double v[REPEATS];
 	batch(ctx, n);
@@ -170,6 +182,7 @@ struct result {
 	double mmk, linux_v;
 	bool has_linux;
 	const char *linux_op; /* the Linux operation measured, or why there is none */
+	const char *impl;     /* the peer's impl in bench-results.json: "linux", "glibc", ... */
 };
 
 static struct result results[MAX_RESULTS];
@@ -180,23 +193,33 @@ static void add_result(const char *name, const char *unit, double mmk, bool has_
 {
 	if (nresults == MAX_RESULTS)
 		die("too many results");
-	results[nresults++] = (struct result){ name, unit, mmk, lx, has_linux, linux_op };
+	results[nresults++] = (struct result){ name, unit, mmk, lx, has_linux, linux_op, "linux" };
 	fprintf(stderr, "  %-24s done\n", name);
+}
+
+/* A figure with a peer other than Linux (bench_alloc.c: glibc, jemalloc,
+ * ...): one row per peer, the same mmk value on each. */
+void add_peer_result(const char *name, const char *unit, double mmk, const char *impl, bool has_peer,
+		     double peer, const char *peer_op)
+{
+	if (nresults == MAX_RESULTS)
+		die("too many results");
+	results[nresults++] = (struct result){ name, unit, mmk, peer, has_peer, peer_op, impl };
 }
 
 static void print_table(void)
 {
-	printf("\n%-24s %-8s %14s %14s %10s  %s\n", "figure", "unit", "mmk", "linux", "mmk/linux",
-	       "Linux operation measured");
+	printf("\n%-24s %-8s %14s %-9s %14s %10s  %s\n", "figure", "unit", "mmk", "peer", "peer value",
+	       "mmk/peer", "peer operation measured");
 	for (size_t i = 0; i < nresults; i++) {
 		const struct result *r = &results[i];
-		printf("%-24s %-8s %14.1f ", r->name, r->unit, r->mmk);
+		printf("%-24s %-8s %14.1f %-9s ", r->name, r->unit, r->mmk, r->impl);
 		if (r->has_linux)
 			printf("%14.1f %10.3g  %s\n", r->linux_v, r->mmk / r->linux_v, r->linux_op);
 		else
 			printf("%14s %10s  %s\n", "n/a", "n/a", r->linux_op);
 	}
-	printf("\nmmk/linux is mmk's time (or bytes) over Linux's: below 1 means mmk is faster (or smaller).\n");
+	printf("\nmmk/peer is mmk's time (or bytes) over the peer's: below 1 means mmk is faster (or smaller).\n");
 }
 
 static json_t *record(const char *name, const char *impl, double value, const char *unit)
@@ -215,9 +238,13 @@ static void write_json(void)
 	json_t *list = json_array();
 	for (size_t i = 0; i < nresults; i++) {
 		const struct result *r = &results[i];
-		json_array_append_new(list, record(r->name, "mmk", r->mmk, r->unit));
+		bool first = true; /* one "mmk" record per figure, however many peers */
+		for (size_t j = 0; j < i && first; j++)
+			first = strcmp(results[j].name, r->name) != 0;
+		if (first)
+			json_array_append_new(list, record(r->name, "mmk", r->mmk, r->unit));
 		if (r->has_linux)
-			json_array_append_new(list, record(r->name, "linux", r->linux_v, r->unit));
+			json_array_append_new(list, record(r->name, r->impl, r->linux_v, r->unit));
 	}
 	if (json_dump_file(list, path, JSON_INDENT(2)) != 0)
 		die("cannot write %s", path);
@@ -289,7 +316,7 @@ static void print_machine(void)
 
 /* ---- deterministic random numbers (xorshift64), same script every run ---- */
 
-static uint64_t rng_next(uint64_t *s)
+uint64_t rng_next(uint64_t *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 7;
@@ -701,8 +728,10 @@ static void run_replay(void)
 		   "none: calls and faults replayed per second");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1)
+		bench_alloc_peer_main(argc, argv); /* a peer allocator's child (bench_alloc.c) */
 	struct sim_system *sys = calloc(1, sizeof(*sys));
 	print_machine();
 	mix_script_init(&mix);
@@ -714,6 +743,7 @@ int main(void)
 	mmk_ok(sim_system_shutdown(sys), "sim_system_shutdown");
 	free(sys);
 	run_replay();
+	bench_alloc_run();
 	print_table();
 	write_json();
 	return 0;
