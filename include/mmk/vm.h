@@ -24,6 +24,7 @@
 #include <mmk/kmem.h>
 #include <mmk/phys.h>
 #include <mmk/types.h>
+#include <mmk/radix.h>
 #include <mmk/rbtree.h>
 
 /* ---- protections and flags: Linux's values, so a syscall layer passes them through ---- */
@@ -106,7 +107,25 @@ struct vm_object {
 	const char *name;   /* shown by vm_display; owned by the creator, lives as long as the object */
 	uint32_t dev_major, dev_minor;
 	uint64_t inode;
-	uint64_t size;      /* bytes; informational in the foundation */
+	uint64_t size;      /* bytes; informational until pagers come */
+	struct radix_tree pages; /* page index -> resident frame (vm_object_page encoding) */
+};
+
+/*
+ * Anonymous memory (UVM's anons and amaps, Cranor 1998; docs/design.md says
+ * why not shadow objects): an anon is one page of private memory, shared
+ * copy-on-write by every amap slot that refers to it; an amap maps the page
+ * slots of private VMAs to anons.  A private VMA refers to its amap from a
+ * slot offset (amap_slot), so split pieces share one amap.
+ */
+struct vm_anon {
+	uint32_t refcount;  /* amap slots referring to it */
+	pfn_t pfn;          /* the frame holding its bytes (owned by the anon) */
+};
+
+struct vm_amap {
+	uint32_t refcount;  /* VMAs referring to it */
+	struct radix_tree slots; /* slot -> struct vm_anon * */
 };
 
 /* ---- VMAs ---- */
@@ -124,6 +143,8 @@ struct vm_area {
 	const char *name;       /* special name ("[vdso]") or NULL; static storage */
 	uint32_t owner;         /* non-MMU mode: id of the space that made it; else 0 */
 	uint32_t block_order;   /* non-MMU mode: buddy order of the frames behind it */
+	struct vm_amap *amap;   /* private VMAs: anonymous pages, made at the first write; else NULL */
+	uint64_t amap_slot;     /* slot of start in amap (pages) */
 };
 
 /* ---- the system and its spaces ---- */
@@ -134,6 +155,11 @@ struct vm_system {
 	struct kmem_cache vma_cache;
 	struct kmem_cache object_cache;
 	struct kmem_cache space_cache;
+	struct kmem_cache anon_cache;
+	struct kmem_cache amap_cache;
+	struct kmem_cache radix_cache; /* nodes of amap and object page trees */
+	uint64_t cow_copies;     /* private pages copied on a write */
+	uint64_t zero_fills;     /* pages made zero on first touch */
 	uint64_t pt_pages;       /* page-table pages in use, all spaces */
 	uint64_t user_frames;    /* frames mapped into user spaces */
 	uint64_t spaces;         /* live spaces */
@@ -203,9 +229,10 @@ void vm_space_destroy(struct vm_space *as);
 
 /*
  * fork(2): a new space with a copy of every VMA of parent except DONTFORK
- * ones; private pages are copied now (eager copy until issue 3 brings
- * copy-on-write), shared pages are mapped to the same frames, WIPEONFORK
- * VMAs start empty.  0, or -MMK_ENOMEM with nothing left behind.
+ * ones; private pages are shared copy-on-write (the first write of either
+ * side copies the page), shared pages stay shared through their object,
+ * WIPEONFORK VMAs start empty.  O(VMAs + resident private pages).
+ * 0, or -MMK_ENOMEM with nothing left behind.
  */
 int vm_space_fork(struct vm_space *parent, struct vm_space **out);
 

@@ -38,6 +38,49 @@ static const char *check_vma(const struct vm_space *as, const struct vm_area *v,
 	return NULL;
 }
 
+/* Whose page does the translation of va in v map?  A shared VMA maps its
+ * object's page; a private one its anon's, else (read-only) its object's;
+ * a writable private translation needs an anon no one else shares. */
+static const char *check_page_owner(const struct vm_area *v, vaddr_t va, pfn_t pfn, unsigned bits)
+{
+	pfn_t op;
+	bool obj_page = v->object && vm_object_lookup(v->object, vma_pgoff(v, va), &op) && op == pfn;
+	if (v->flags & VMA_SHARED)
+		return obj_page ? NULL : "vm: shared translation is not its object's page";
+	const struct vm_anon *a = vm_amap_lookup(v->amap, vma_slot(v, va));
+	if (a) {
+		if (a->pfn != pfn)
+			return "vm: private translation is not its anon's page";
+		if ((bits & PMAP_PROT_WRITE) && a->refcount != 1)
+			return "vm: writable translation of a shared anon (copy-on-write broken)";
+		return NULL;
+	}
+	if (!obj_page)
+		return "vm: private translation maps neither an anon nor its object's page";
+	return (bits & PMAP_PROT_WRITE) ? "vm: writable translation of a file page in a private mapping" : NULL;
+}
+
+/* Every anon in v's slots is alive and owns an allocated user frame. */
+static const char *check_anons(struct vm_space *as, const struct vm_area *v)
+{
+	if (!v->amap)
+		return NULL;
+	if (v->amap->refcount == 0)
+		return "vm: VMA refers to a freed amap";
+	const char *why = NULL;
+	if (radix_check(&v->amap->slots, &why))
+		return why;
+	uint64_t key = v->amap_slot, end = vma_slot(v, v->end);
+	const struct vm_anon *a;
+	while ((a = radix_next(&v->amap->slots, key, &key)) && key < end) {
+		const struct mmk_frame *f = phys_frame(as->sys->phys, a->pfn);
+		if (a->refcount == 0 || !f || f->state != MMK_FRAME_ALLOCATED || f->owner != MMK_OWNER_USER)
+			return "vm: amap slot names a dead anon or a frame that is not a user frame";
+		key++;
+	}
+	return NULL;
+}
+
 struct pte_walk {
 	struct vm_space *as;
 	const char *why;
@@ -61,6 +104,8 @@ static void check_pte(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 	struct mmk_frame *f = phys_frame(w->as->sys->phys, mmk_paddr_to_pfn(pa));
 	if (!f || f->state != MMK_FRAME_ALLOCATED || f->refcount == 0)
 		w->why = "vm: translation to a frame that is not an allocated user frame";
+	else
+		w->why = check_page_owner(v, va, mmk_paddr_to_pfn(pa), bits);
 }
 
 int vm_check(struct vm_space *as, const char **why)
@@ -79,6 +124,8 @@ int vm_check(struct vm_space *as, const char **why)
 	const struct vm_area *prev = NULL;
 	for (struct vm_area *v = vma_of(rb_first(&as->vmas)); !rc && v; prev = v, v = vma_next(v)) {
 		const char *bad = check_vma(as, v, prev);
+		if (!bad)
+			bad = check_anons(as, v);
 		if (bad) {
 			*why = bad;
 			rc = -MMK_EINVAL;

@@ -48,8 +48,10 @@ static size_t scavenge_locked(struct vm_space *as)
 	if (!as->dead_vmas)
 		return 0;
 	for (struct vm_area *v = vma_of(rb_first(&as->vmas)); v; v = vma_next(v))
-		if (v->flags & VMA_DEAD)
+		if (v->flags & VMA_DEAD) {
 			vm_zap_range(as, v->start, v->end);
+			vma_drop_anons(as, v, v->start, v->end);
+		}
 	return before - as->sys->user_frames;
 }
 

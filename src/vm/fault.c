@@ -43,10 +43,12 @@ static struct vm_area *stack_to_grow(struct vm_space *as, vaddr_t va)
 	return v;
 }
 
-/* Move a stack VMA's start to new_start (down to grow, back up to undo). */
+/* Move a stack VMA's start to new_start (down to grow, back up to undo);
+ * its amap slot and object offset move with it. */
 static void set_stack_start(struct vm_space *as, struct vm_area *v, vaddr_t new_start)
 {
 	as->mapped_pages -= vma_pages(v);
+	v->amap_slot = v->amap_slot + ((int64_t)(new_start - v->start) >> MMK_PAGE_SHIFT);
 	if (v->object)
 		v->offset = v->offset + new_start - v->start;
 	v->start = new_start;
@@ -54,25 +56,141 @@ static void set_stack_start(struct vm_space *as, struct vm_area *v, vaddr_t new_
 	vma_bounds_changed(as, v);
 }
 
-/* First touch: a zeroed user frame mapped with the VMA's protection.  tag
- * marks the frame (mmk_frame.private_data) for a populate call's undo. */
-static int zero_fill(struct vm_space *as, const struct vm_area *v, vaddr_t page, uint64_t tag)
+/* Map frame pfn at page with pte_prot, keeping frame refcounts (one per
+ * translation) right when a translation is replaced.  0 or -MMK_ENOMEM. */
+static int map_frame(struct vm_space *as, vaddr_t page, pfn_t pfn, unsigned pte_prot)
 {
-	pfn_t pfn;
-	int rc = phys_alloc(as->sys->phys, 0, PHYS_USER | PHYS_ZERO, &pfn);
+	struct phys *ph = as->sys->phys;
+	paddr_t old_pa, pa = mmk_pfn_to_paddr(pfn);
+	unsigned old_bits;
+	bool had = pmap_extract(&as->pmap, page, &old_pa, &old_bits) == 0;
+	int rc = pmap_enter(&as->pmap, page, pa, pte_prot);
 	if (rc)
 		return rc;
-	rc = pmap_enter(&as->pmap, page, mmk_pfn_to_paddr(pfn), vm_pte_prot(v->prot));
+	if (!had || old_pa != pa) {
+		phys_frame(ph, pfn)->refcount++;
+		if (had)
+			phys_frame(ph, mmk_paddr_to_pfn(old_pa))->refcount--;
+	}
+	return 0;
+}
+
+/* A shared mapping uses the object's page itself. */
+static int fault_shared(struct vm_space *as, struct vm_area *v, vaddr_t page, uint64_t tag)
+{
+	uint64_t pgoff = vma_pgoff(v, page);
+	pfn_t pfn;
+	bool existed = vm_object_lookup(v->object, pgoff, &pfn);
+	int rc = existed ? 0 : vm_object_page(as->sys, v->object, pgoff, &pfn);
+	if (rc)
+		return rc;
+	if (!existed)
+		phys_frame(as->sys->phys, pfn)->private_data = tag;
+	rc = map_frame(as, page, pfn, vm_pte_prot(v->prot));
+	if (rc && !existed)
+		vm_object_forget(as->sys, v->object, pgoff);
+	return rc;
+}
+
+/* The page a private copy starts from: the anon's, else the object's
+ * (made zero if it has none), else none (a zero page). */
+static int copy_source(struct vm_space *as, struct vm_area *v, vaddr_t page, struct vm_anon *anon, pfn_t *src,
+		       bool *have)
+{
+	*have = true;
+	if (anon) {
+		*src = anon->pfn;
+		return 0;
+	}
+	if (v->object)
+		return vm_object_page(as->sys, v->object, vma_pgoff(v, page), src);
+	*have = false;
+	return 0;
+}
+
+/* Give page its own anon (a copy of what it shows now, or zeroes) and map
+ * it writable: the copy-on-write step, and demand zero. */
+static int fault_private_new_anon(struct vm_space *as, struct vm_area *v, vaddr_t page, struct vm_anon *anon,
+				  uint64_t tag)
+{
+	struct vm_system *sys = as->sys;
+	bool new_amap = !v->amap;
+	if (new_amap && vm_amap_new(sys, &v->amap))
+		return -MMK_ENOMEM;
+	uint64_t slot = vma_slot(v, page);
+	pfn_t src;
+	bool have_src;
+	struct vm_anon *fresh = NULL;
+	int rc = vm_amap_reserve(v->amap, slot);
+	if (rc)
+		goto undo_amap;
+	rc = copy_source(as, v, page, anon, &src, &have_src);
+	if (!rc)
+		rc = vm_anon_new(sys, !have_src, &fresh);
+	if (rc)
+		goto undo_reserve;
+	if (have_src)
+		mmk_memcpy(phys_frame_ptr(sys->phys, fresh->pfn), phys_frame_ptr(sys->phys, src), MMK_PAGE_SIZE);
+	phys_frame(sys->phys, fresh->pfn)->private_data = tag;
+	struct vm_anon *old = vm_amap_set(v->amap, slot, fresh);
+	rc = map_frame(as, page, fresh->pfn, vm_pte_prot(v->prot));
 	if (rc) {
-		phys_free(as->sys->phys, pfn, 0);
+		vm_amap_set(v->amap, slot, old); /* old back, or the slot emptied */
+		vm_anon_release(sys, fresh);
+		goto undo_reserve;
+	}
+	vm_amap_unreserve(v->amap, slot);
+	if (old)
+		vm_anon_release(sys, old);
+	if (have_src)
+		sys->cow_copies++;
+	else
+		sys->zero_fills++;
+	as->zero_fills += !have_src;
+	return 0;
+undo_reserve:
+	vm_amap_unreserve(v->amap, slot);
+undo_amap:
+	if (new_amap) {
+		vm_amap_release(sys, v->amap);
+		v->amap = NULL;
+	}
+	return rc;
+}
+
+/* A private mapping: reads see the anon or the object's page (read-only
+ * while shared), writes get a page of their own. */
+static int fault_private(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned access, uint64_t tag)
+{
+	struct vm_anon *anon = vm_amap_lookup(v->amap, vma_slot(v, page));
+	bool write = access & PMAP_ACCESS_WRITE;
+	if (anon && (anon->refcount == 1 || !write)) {
+		unsigned prot = anon->refcount == 1 ? v->prot : v->prot & ~VM_PROT_WRITE;
+		return map_frame(as, page, anon->pfn, vm_pte_prot(prot));
+	}
+	if (!anon && !write && v->object) {
+		uint64_t pgoff = vma_pgoff(v, page);
+		pfn_t pfn;
+		bool existed = vm_object_lookup(v->object, pgoff, &pfn);
+		int rc = existed ? 0 : vm_object_page(as->sys, v->object, pgoff, &pfn);
+		if (rc)
+			return rc;
+		if (!existed)
+			phys_frame(as->sys->phys, pfn)->private_data = tag;
+		rc = map_frame(as, page, pfn, vm_pte_prot(v->prot & ~VM_PROT_WRITE));
+		if (rc && !existed)
+			vm_object_forget(as->sys, v->object, pgoff);
 		return rc;
 	}
-	struct mmk_frame *f = phys_frame(as->sys->phys, pfn);
-	f->refcount = 1;
-	f->private_data = tag;
-	as->sys->user_frames++;
-	as->zero_fills++;
-	return 0;
+	return fault_private_new_anon(as, v, page, anon, tag);
+}
+
+/* Resolve the fault of page in v (the access is allowed). */
+static int resolve(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned access, uint64_t tag)
+{
+	if (v->flags & VMA_SHARED)
+		return fault_shared(as, v, page, tag);
+	return fault_private(as, v, page, access, tag);
 }
 
 int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access)
@@ -92,18 +210,7 @@ int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access)
 		as->faults_refused++;
 		return -MMK_EACCES;
 	}
-	vaddr_t page = mmk_page_round_down(va);
-	paddr_t pa;
-	unsigned bits;
-	int rc;
-	if (pmap_extract(&as->pmap, page, &pa, &bits) == 0) {
-		/* Present: raise the translation to what the VMA allows (the
-		 * copy-on-write step of issue 3 goes here). */
-		unsigned want = vm_pte_prot(v->prot);
-		rc = (bits & PMAP_PROT_ALL) == want ? 0 : pmap_enter(&as->pmap, page, pa, want);
-	} else {
-		rc = zero_fill(as, v, page, 0);
-	}
+	int rc = resolve(as, v, mmk_page_round_down(va), access, 0);
 	if (!rc)
 		as->faults++;
 	else if (grown_from)
@@ -124,15 +231,23 @@ int vm_fault(struct vm_space *as, vaddr_t va, unsigned access)
 /* Take back the pages of [start, end) that carry tag. */
 static void unpopulate(struct vm_space *as, vaddr_t start, vaddr_t end, uint64_t tag)
 {
+	struct vm_system *sys = as->sys;
 	for (vaddr_t va = start; va < end; va += MMK_PAGE_SIZE) {
 		paddr_t pa;
 		unsigned bits;
 		if (pmap_extract(&as->pmap, va, &pa, &bits) != 0)
 			continue;
-		if (phys_frame(as->sys->phys, mmk_paddr_to_pfn(pa))->private_data != tag)
+		pfn_t pfn = mmk_paddr_to_pfn(pa);
+		if (phys_frame(sys->phys, pfn)->private_data != tag)
 			continue;
+		struct vm_area *v = vma_find(as, va);
 		pmap_remove(&as->pmap, va, va + MMK_PAGE_SIZE, vm_unmap_frame, as);
-		as->zero_fills--;
+		/* The tagged frame is a new anon's, or a new object page's
+		 * (a shared page, or a private read of a file page). */
+		if (!(v->flags & VMA_SHARED) && vm_amap_lookup(v->amap, vma_slot(v, va)))
+			vma_drop_anons(as, v, va, va + MMK_PAGE_SIZE);
+		else
+			vm_object_forget(sys, v->object, vma_pgoff(v, va));
 	}
 }
 
@@ -157,14 +272,16 @@ int vm_populate_locked(struct vm_space *as, vaddr_t start, vaddr_t end, bool wri
 		unsigned bits;
 		if (pmap_extract(&as->pmap, va, &pa, &bits) == 0)
 			continue;
-		int rc = zero_fill(as, v, va, tag);
+		/* A private writable mapping is populated for write (its own
+		 * pages), anything else for read. */
+		bool w = write && (v->prot & VM_PROT_WRITE) && !(v->flags & VMA_SHARED);
+		int rc = resolve(as, v, va, w ? PMAP_ACCESS_WRITE : PMAP_ACCESS_READ, tag);
 		if (rc) {
 			if (undo)
 				unpopulate(as, start, va, tag);
 			return rc;
 		}
 	}
-	(void)write;
 	return 0;
 }
 

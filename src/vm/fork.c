@@ -1,56 +1,53 @@
 /*
  * vm/fork.c - fork(2) of an address space.
  *
- * The VMA tree is copied in order (each copy appended after the last, so
- * each insertion's descent is short; issue 3 replaces this with an O(n)
- * structural copy together with copy-on-write).  Private pages are copied
- * eagerly; shared pages map the same frame (its refcount counts both);
- * DONTFORK VMAs are left out and WIPEONFORK VMAs start empty, as Linux.
- * On failure the half-built child is destroyed and the parent is untouched.
+ * The VMA tree is copied in order (each copy appended after the last;
+ * an O(n) structural copy of the tree is still to come).  Private pages
+ * are shared copy-on-write through amap copies (anon.c); shared pages
+ * through their object; DONTFORK VMAs are left out and WIPEONFORK VMAs
+ * start empty, as Linux.  On failure the half-built child is destroyed and
+ * the parent is untouched (it is write-protected only once all succeeded).
  */
 #include "vm/vm_internal.h"
 
 struct copy_ctx {
 	struct vm_space *child;
-	const struct vm_area *v;
+	bool read_only; /* private pages: shared copy-on-write from now on */
 	int rc;
 };
 
-static void copy_page(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
+/* Give the child the parent's translation (as Linux's copy_page_range), so
+ * it starts with the parent's resident set; one more mapping of the frame. */
+static void copy_pte(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 {
 	struct copy_ctx *c = ctx;
 	if (c->rc)
 		return;
-	struct phys *ph = c->child->sys->phys;
-	pfn_t pfn = mmk_paddr_to_pfn(pa);
-	if (!(c->v->flags & VMA_SHARED)) {
-		pfn_t copy;
-		c->rc = phys_alloc(ph, 0, PHYS_USER, &copy);
-		if (c->rc)
-			return;
-		mmk_memcpy(phys_frame_ptr(ph, copy), phys_frame_ptr(ph, pfn), MMK_PAGE_SIZE);
-		pfn = copy;
-	}
-	c->rc = pmap_enter(&c->child->pmap, va, mmk_pfn_to_paddr(pfn), bits & PMAP_PROT_ALL);
-	if (c->rc) {
-		if (!(c->v->flags & VMA_SHARED))
-			phys_free(ph, pfn, 0);
-		return;
-	}
-	struct mmk_frame *f = phys_frame(ph, pfn);
-	if (f->refcount++ == 0) {
-		f->private_data = 0; /* a fresh copy carries no populate tag */
-		c->child->sys->user_frames++;
-	}
+	unsigned prot = bits & PMAP_PROT_ALL;
+	if (c->read_only)
+		prot &= ~PMAP_PROT_WRITE;
+	c->rc = pmap_enter(&c->child->pmap, va, pa, prot);
+	if (!c->rc)
+		phys_frame(c->child->sys->phys, mmk_paddr_to_pfn(pa))->refcount++;
 }
 
+/* The child's copy of v: private pages shared copy-on-write through a copy
+ * of v's amap slots (each anon's refcount + 1), shared pages through the
+ * object, and the parent's translations copied (read-only when private). */
 static int copy_vma(struct vm_space *parent, struct vm_space *child, const struct vm_area *v)
 {
-	struct vm_area *n = kmem_cache_alloc(&child->sys->vma_cache);
+	struct vm_system *sys = child->sys;
+	struct vm_area *n = kmem_cache_alloc(&sys->vma_cache);
 	if (!n)
 		return -MMK_ENOMEM;
 	*n = *v;
 	n->flags &= ~VMA_LOCKED; /* memory locks are not inherited (Linux, POSIX) */
+	n->amap = NULL;
+	bool copy_pages = v->amap && !(v->flags & (VMA_WIPEONFORK | VMA_DEAD));
+	if (copy_pages && vm_amap_copy(sys, v->amap, v->amap_slot, vma_pages(v), &n->amap)) {
+		kmem_cache_free(&sys->vma_cache, n);
+		return -MMK_ENOMEM;
+	}
 	if (n->object)
 		vm_object_ref(n->object);
 	vma_link(child, n);
@@ -58,9 +55,18 @@ static int copy_vma(struct vm_space *parent, struct vm_space *child, const struc
 		child->dead_vmas++;
 	if (v->flags & (VMA_WIPEONFORK | VMA_DEAD))
 		return 0;
-	struct copy_ctx c = { child, v, 0 };
-	pmap_walk(&parent->pmap, v->start, v->end, copy_page, &c);
+	struct copy_ctx c = { child, !(v->flags & VMA_SHARED), 0 };
+	pmap_walk(&parent->pmap, v->start, v->end, copy_pte, &c);
 	return c.rc;
+}
+
+/* After a successful fork the parent's private pages are shared: take
+ * write access away so the next write of either side copies. */
+static void write_protect_private(struct vm_space *parent)
+{
+	for (struct vm_area *v = vma_of(rb_first(&parent->vmas)); v; v = vma_next(v))
+		if (v->amap && !(v->flags & (VMA_SHARED | VMA_DONTFORK | VMA_WIPEONFORK)) && (v->prot & VM_PROT_WRITE))
+			pmap_protect(&parent->pmap, v->start, v->end, vm_pte_prot(v->prot & ~VM_PROT_WRITE));
 }
 
 int vm_space_fork(struct vm_space *parent, struct vm_space **out)
@@ -76,6 +82,8 @@ int vm_space_fork(struct vm_space *parent, struct vm_space **out)
 	for (struct vm_area *v = vma_of(rb_first(&parent->vmas)); !rc && v; v = vma_next(v))
 		if (!(v->flags & VMA_DONTFORK))
 			rc = copy_vma(parent, child, v);
+	if (!rc)
+		write_protect_private(parent);
 	child->min_addr = parent->min_addr;
 	child->max_addr = parent->max_addr;
 	child->mmap_base = parent->mmap_base;

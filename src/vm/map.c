@@ -78,6 +78,8 @@ static void fill_vma(struct vm_area *v, vaddr_t start, uint64_t len, unsigned pr
 	v->object = obj;
 	v->offset = obj ? offset : 0;
 	v->name = name;
+	/* A stack grows down: its slots start high so they never wrap. */
+	v->amap_slot = (vma_flags & VMA_GROWSDOWN) ? VM_STACK_SLOT_BASE : 0;
 	if (obj)
 		vm_object_ref(obj);
 }
@@ -171,6 +173,7 @@ int vm_unmap_locked(struct vm_space *as, vaddr_t start, vaddr_t end)
 	struct vm_area *v = vma_lower_bound(as, start);
 	while (v && v->start < end) {
 		struct vm_area *next = vma_next(v);
+		vma_drop_anons(as, v, v->start, v->end);
 		vma_unlink(as, v);
 		vma_free(as, v);
 		v = next;

@@ -27,7 +27,10 @@ static void for_each_clipped(struct vm_space *as, vaddr_t start, vaddr_t end, st
 static void set_prot(struct vm_space *as, struct vm_area *v, uintptr_t prot)
 {
 	v->prot = (uint32_t)prot;
-	pmap_protect(&as->pmap, v->start, v->end, vm_pte_prot(v->prot));
+	/* A private page may be shared copy-on-write: write access is given
+	 * back page by page by the fault handler, which knows. */
+	unsigned pte = (v->flags & VMA_SHARED) ? v->prot : v->prot & ~VM_PROT_WRITE;
+	pmap_protect(&as->pmap, v->start, v->end, vm_pte_prot(pte));
 }
 
 /* Walk [start, end) in address order as Linux's do_mprotect_pkey does: the
@@ -150,6 +153,19 @@ static int advice_allowed(const struct vm_area *v, int advice)
 	}
 }
 
+/* MADV_DONTNEED: translations go; private pages go too (re-faults see
+ * zeroes or the file's page), shared pages stay in their object. */
+static void drop_pages(struct vm_space *as, vaddr_t start, vaddr_t end)
+{
+	vm_zap_range(as, start, end);
+	for (struct vm_area *v = vma_lower_bound(as, start); v && v->start < end; v = vma_next(v)) {
+		if (v->flags & VMA_SHARED)
+			continue;
+		vaddr_t s = v->start > start ? v->start : start, e = v->end < end ? v->end : end;
+		vma_drop_anons(as, v, s, e);
+	}
+}
+
 static void set_flag(struct vm_space *as, struct vm_area *v, uintptr_t arg)
 {
 	(void)as;
@@ -186,7 +202,7 @@ int vm_madvise(struct vm_space *as, vaddr_t addr, size_t len, int advice)
 		if (flag)
 			for_each_clipped(as, addr, end, &sp, set_flag, (uintptr_t)flag << 1 | set);
 		else if (advice == VM_MADV_DONTNEED || advice == VM_MADV_FREE || advice == VM_MADV_REMOVE)
-			vm_zap_range(as, addr, end); /* re-faults see zero pages */
+			drop_pages(as, addr, end);
 		vm_spares_release(as, &sp);
 	}
 	hal_spin_unlock(&as->lock);

@@ -66,20 +66,34 @@ static int move_mapping(struct vm_space *as, vaddr_t old, uint64_t old_len, uint
 	 * move then fails for want of a page-table page, the destination's VMAs
 	 * stay but re-fault as zero pages: the one partial effect, in a case
 	 * that needs both MREMAP_FIXED over a mapping and frame exhaustion. */
+	/* The moved pages' anons go to an amap of their own (made now, while
+	 * failing changes nothing): the slots of a grown mapping must not run
+	 * into those of the pieces left behind. */
+	struct vm_area *v = vma_find(as, old);
+	struct vm_amap *own = NULL;
+	uint64_t slot = v->amap ? vma_slot(v, old) : 0;
+	if (v->amap && vm_amap_copy(as->sys, v->amap, slot, keep >> MMK_PAGE_SHIFT, &own))
+		return -MMK_ENOMEM;
 	if (!vma_range_free(as, dst, dst + new_len))
 		vm_zap_range(as, dst, dst + new_len);
 	int rc = move_ptes(as, old, dst, keep);
-	if (rc)
+	if (rc) {
+		if (own)
+			vm_amap_release(as->sys, own);
 		return rc;
+	}
 	/* Past this point nothing can fail. */
 	if (!vma_range_free(as, dst, dst + new_len)) {
+		/* The old VMAs at dst go (their translations went before the
+		 * move; the ones there now are the moved pages). */
 		vm_clip_range(as, dst, dst + new_len, sp);
-		struct vm_area *v = vma_lower_bound(as, dst);
-		while (v && v->start < dst + new_len) {
-			struct vm_area *next = vma_next(v);
-			vma_unlink(as, v);
-			vma_free(as, v);
-			v = next;
+		struct vm_area *d = vma_lower_bound(as, dst);
+		while (d && d->start < dst + new_len) {
+			struct vm_area *next = vma_next(d);
+			vma_drop_anons(as, d, d->start, d->end);
+			vma_unlink(as, d);
+			vma_free(as, d);
+			d = next;
 		}
 	}
 	vm_clip_range(as, old, old + old_len, sp);
@@ -88,12 +102,17 @@ static int move_mapping(struct vm_space *as, vaddr_t old, uint64_t old_len, uint
 	*n = *src;
 	n->start = dst;
 	n->end = dst + new_len;
+	n->amap = own;
+	n->amap_slot = own ? slot : src->amap_slot;
 	if (n->object)
 		vm_object_ref(n->object);
-	if (dontunmap) {
-		vm_zap_range(as, old, old + old_len);
-	} else {
+	if (!dontunmap)
 		vm_zap_range(as, old + keep, old + old_len); /* the shrunk-away tail */
+	else
+		vm_zap_range(as, old, old + old_len);
+	/* The old range's anons now live in n's amap only. */
+	vma_drop_anons(as, src, old, old + old_len);
+	if (!dontunmap) {
 		vma_unlink(as, src);
 		vma_free(as, src);
 	}
@@ -176,7 +195,10 @@ int vm_remap(struct vm_space *as, vaddr_t old, size_t old_len_in, size_t new_len
 		}
 	} else if (old + old_len == v->end && can_grow_in_place(as, v, old + new_len) &&
 		   !(flags & VM_MREMAP_DONTUNMAP)) {
-		grow_in_place(as, v, old + new_len);
+		/* New slots must be v's alone before it grows into them. */
+		rc = vma_amap_make_private(as, v);
+		if (!rc)
+			grow_in_place(as, v, old + new_len);
 	} else if (flags & VM_MREMAP_MAYMOVE) {
 		rc = vma_find_gap_topdown(as, new_len, as->min_addr, as->mmap_base, &result);
 		if (!rc)

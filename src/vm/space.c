@@ -57,13 +57,20 @@ int vm_system_init(struct vm_system *sys, struct phys *ph)
 		rc = kmem_cache_init(&sys->object_cache, ph, "vm_object", sizeof(struct vm_object), 8);
 	if (!rc)
 		rc = kmem_cache_init(&sys->space_cache, ph, "vm_space", sizeof(struct vm_space), 64);
+	if (!rc)
+		rc = kmem_cache_init(&sys->anon_cache, ph, "vm_anon", sizeof(struct vm_anon), 8);
+	if (!rc)
+		rc = kmem_cache_init(&sys->amap_cache, ph, "vm_amap", sizeof(struct vm_amap), 8);
+	if (!rc)
+		rc = radix_node_cache_init(&sys->radix_cache, ph);
 	return rc;
 }
 
 size_t vm_system_reap(struct vm_system *sys)
 {
 	return kmem_cache_reap(&sys->vma_cache) + kmem_cache_reap(&sys->object_cache) +
-	       kmem_cache_reap(&sys->space_cache);
+	       kmem_cache_reap(&sys->space_cache) + kmem_cache_reap(&sys->anon_cache) +
+	       kmem_cache_reap(&sys->amap_cache) + kmem_cache_reap(&sys->radix_cache);
 }
 
 static int space_alloc(struct vm_system *sys, struct vm_space **out);
@@ -89,11 +96,15 @@ int vm_system_fini(struct vm_system *sys)
 		space_free(sys->shared_map);
 		sys->shared_map = NULL;
 	}
-	if (sys->vma_cache.live || sys->object_cache.live || sys->space_cache.live)
+	if (sys->vma_cache.live || sys->object_cache.live || sys->space_cache.live || sys->anon_cache.live ||
+	    sys->amap_cache.live || sys->radix_cache.live)
 		return -MMK_EBUSY;
 	kmem_cache_destroy(&sys->vma_cache);
 	kmem_cache_destroy(&sys->object_cache);
 	kmem_cache_destroy(&sys->space_cache);
+	kmem_cache_destroy(&sys->anon_cache);
+	kmem_cache_destroy(&sys->amap_cache);
+	kmem_cache_destroy(&sys->radix_cache);
 	return 0;
 }
 
@@ -191,22 +202,40 @@ unsigned vm_pte_prot(unsigned vm_prot)
 	return p;
 }
 
+/* A translation went away: one mapping less on its frame.  The frame
+ * itself belongs to an anon or an object, which frees it. */
 void vm_unmap_frame(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 {
 	struct vm_space *as = ctx;
 	(void)va;
 	(void)bits;
-	pfn_t pfn = mmk_paddr_to_pfn(pa);
-	struct mmk_frame *f = phys_frame(as->sys->phys, pfn);
-	if (--f->refcount == 0) {
-		phys_free(as->sys->phys, pfn, 0);
-		as->sys->user_frames--;
-	}
+	phys_frame(as->sys->phys, mmk_paddr_to_pfn(pa))->refcount--;
 }
 
 void vm_zap_range(struct vm_space *as, vaddr_t start, vaddr_t end)
 {
 	pmap_remove(&as->pmap, start, end, vm_unmap_frame, as);
+}
+
+void vma_drop_anons(struct vm_space *as, struct vm_area *v, vaddr_t start, vaddr_t end)
+{
+	if (v->amap)
+		vm_amap_drop_range(as->sys, v->amap, vma_slot(v, start), (end - start) >> MMK_PAGE_SHIFT);
+}
+
+int vma_amap_make_private(struct vm_space *as, struct vm_area *v)
+{
+	if (!v->amap || v->amap->refcount == 1)
+		return 0;
+	struct vm_amap *copy;
+	int rc = vm_amap_copy(as->sys, v->amap, v->amap_slot, vma_pages(v), &copy);
+	if (rc)
+		return rc;
+	/* The copy took a reference on each anon; the old amap gives its up. */
+	vm_amap_drop_range(as->sys, v->amap, v->amap_slot, vma_pages(v));
+	vm_amap_release(as->sys, v->amap);
+	v->amap = copy;
+	return 0;
 }
 
 bool vm_range_ok(const struct vm_space *as, vaddr_t start, uint64_t len)
@@ -243,28 +272,4 @@ void vm_space_get_stats(struct vm_space *as, struct vm_space_stats *st)
 	st->faults_refused = as->faults_refused;
 	st->zero_fills = as->zero_fills;
 	hal_spin_unlock(&as->lock);
-}
-
-/* ---- objects ---- */
-
-int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, struct vm_object **out)
-{
-	if (type < VM_OBJECT_ANON || type > VM_OBJECT_PHYS)
-		return -MMK_EINVAL;
-	struct vm_object *o = kmem_cache_alloc(&sys->object_cache);
-	if (!o)
-		return -MMK_ENOMEM;
-	o->refcount = 1;
-	o->type = type;
-	o->name = name;
-	*out = o;
-	return 0;
-}
-
-void vm_object_ref(struct vm_object *obj) { obj->refcount++; }
-
-void vm_object_release(struct vm_system *sys, struct vm_object *obj)
-{
-	if (--obj->refcount == 0)
-		kmem_cache_free(&sys->object_cache, obj);
 }

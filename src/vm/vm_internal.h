@@ -86,4 +86,43 @@ int nommu_shrink(struct vm_space *as, vaddr_t addr, uint64_t old_len, uint64_t n
 void nommu_destroy(struct vm_space *as);
 int nommu_check(struct vm_space *as, const char **why);
 
+/* ---- anon.c: anonymous memory (UVM anons and amaps) ---- */
+int vm_anon_new(struct vm_system *sys, bool zero, struct vm_anon **out);
+void vm_anon_release(struct vm_system *sys, struct vm_anon *a);
+int vm_amap_new(struct vm_system *sys, struct vm_amap **out);
+void vm_amap_release(struct vm_system *sys, struct vm_amap *m);
+struct vm_anon *vm_amap_lookup(const struct vm_amap *m, uint64_t slot);
+int vm_amap_reserve(struct vm_amap *m, uint64_t slot);
+void vm_amap_unreserve(struct vm_amap *m, uint64_t slot);
+struct vm_anon *vm_amap_set(struct vm_amap *m, uint64_t slot, struct vm_anon *a);
+void vm_amap_drop_range(struct vm_system *sys, struct vm_amap *m, uint64_t slot, uint64_t nslots);
+int vm_amap_copy(struct vm_system *sys, struct vm_amap *m, uint64_t slot, uint64_t nslots, struct vm_amap **out);
+
+/* First amap slot of a stack VMA: 2^36 pages of room to grow down. */
+#define VM_STACK_SLOT_BASE ((uint64_t)1 << 36)
+
+/* Slot of page va of v in its amap. */
+static inline uint64_t vma_slot(const struct vm_area *v, vaddr_t va)
+{
+	return v->amap_slot + ((va - v->start) >> MMK_PAGE_SHIFT);
+}
+/* Page index of va in v's object. */
+static inline uint64_t vma_pgoff(const struct vm_area *v, vaddr_t va)
+{
+	return (v->offset >> MMK_PAGE_SHIFT) + ((va - v->start) >> MMK_PAGE_SHIFT);
+}
+/* Drop the anons of v's pages in [start, end) (translations already gone). */
+void vma_drop_anons(struct vm_space *as, struct vm_area *v, vaddr_t start, vaddr_t end);
+/* Give v an amap of its own (a copy of its slots) when it shares one with
+ * other VMAs, so it may grow; 0 or -MMK_ENOMEM. */
+int vma_amap_make_private(struct vm_space *as, struct vm_area *v);
+
+/* ---- object.c: object pages ---- */
+bool vm_object_lookup(const struct vm_object *obj, uint64_t pgoff, pfn_t *pfn);
+/* The frame of page pgoff, made zero on first use: 0 or -MMK_ENOMEM. */
+int vm_object_page(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff, pfn_t *out);
+uint64_t vm_object_resident(const struct vm_object *obj);
+/* Free page pgoff of obj (no translation may map it any more). */
+void vm_object_forget(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff);
+
 #endif

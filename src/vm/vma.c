@@ -109,6 +109,8 @@ void vma_unlink(struct vm_space *as, struct vm_area *v)
 
 void vma_free(struct vm_space *as, struct vm_area *v)
 {
+	if (v->amap)
+		vm_amap_release(as->sys, v->amap);
 	if (v->object)
 		vm_object_release(as->sys, v->object);
 	kmem_cache_free(&as->sys->vma_cache, v);
@@ -118,6 +120,9 @@ void vma_split(struct vm_space *as, struct vm_area *v, vaddr_t addr, struct vm_a
 {
 	*spare = *v;
 	spare->start = addr;
+	spare->amap_slot = vma_slot(v, addr);
+	if (v->amap)
+		v->amap->refcount++; /* both pieces use the one amap, at disjoint slots */
 	if (v->object) {
 		spare->offset = v->offset + (addr - v->start);
 		vm_object_ref(v->object);
@@ -131,6 +136,27 @@ void vma_split(struct vm_space *as, struct vm_area *v, vaddr_t addr, struct vm_a
 		as->dead_vmas++;
 }
 
+/*
+ * Can the anonymous pages of a and b (a just below b) live in one amap at
+ * consecutive slots?  The same amap at consecutive slots; or one side has
+ * no amap and takes the other's slots below or above.  That is safe even
+ * when the amap serves other VMAs: the VMAs sharing an amap are pieces of
+ * one mapping, and every piece keeps slot = base + address / page size
+ * (split keeps it, stack growth moves both, anything that would break it
+ * (a move, a growth in place) first gives the VMA an amap of its own), so
+ * addresses no other piece holds map to slots no other piece uses.
+ */
+static bool amaps_mergeable(const struct vm_area *a, const struct vm_area *b)
+{
+	if (a->amap == b->amap)
+		return !a->amap || vma_slot(a, a->end) == b->amap_slot;
+	if (!b->amap)
+		return true;
+	if (!a->amap)
+		return b->amap_slot >= vma_pages(a);
+	return false;
+}
+
 /* Can b, which starts where a ends, be folded into a? */
 static bool mergeable(const struct vm_area *a, const struct vm_area *b)
 {
@@ -139,12 +165,23 @@ static bool mergeable(const struct vm_area *a, const struct vm_area *b)
 		return false;
 	if (a->flags & (VMA_SPECIAL | VMA_DEAD))
 		return false;
+	if (!amaps_mergeable(a, b))
+		return false;
 	return !a->object || a->offset + (a->end - a->start) == b->offset;
 }
 
 /* Fold b into a (a precedes b). */
 static void absorb(struct vm_space *as, struct vm_area *a, struct vm_area *b)
 {
+	if (!a->amap && b->amap) {
+		/* a takes over b's amap, from the slot just below b's. */
+		a->amap = b->amap;
+		a->amap_slot = b->amap_slot - vma_pages(a);
+		b->amap = NULL;
+	} else if (a->amap == b->amap && b->amap) {
+		b->amap->refcount--; /* b's reference goes with b; a keeps its own */
+		b->amap = NULL;
+	}
 	vaddr_t end = b->end;
 	vma_unlink(as, b);
 	vma_free(as, b);

@@ -76,10 +76,15 @@ static void test_demand_zero_first_touch(void **state)
 	VMFX_TRUE(fx, resident(fx, as, a + PG));
 	VMFX_TRUE(fx, !resident(fx, as, a));
 	VMFX_TRUE(fx, !resident(fx, as, a + 2 * PG));
-	/* One user frame, plus the page tables a first touch needs. */
+	/* One user frame, plus the page tables a first touch needs, plus the
+	 * slabs the first anon, amap and radix node came from. */
 	struct vm_space_stats st;
 	vm_space_get_stats(as, &st);
-	VMFX_EQ(fx, free0 - sim_system_free_frames(&fx->s), 1 + (st.pt_pages - 1));
+	VMFX_EQ(fx, fx->s.vm.user_frames, 1);
+	uint64_t slabs = (fx->s.vm.anon_cache.slabs_created << fx->s.vm.anon_cache.slab_order) +
+			 (fx->s.vm.amap_cache.slabs_created << fx->s.vm.amap_cache.slab_order) +
+			 (fx->s.vm.radix_cache.slabs_created << fx->s.vm.radix_cache.slab_order);
+	VMFX_EQ(fx, free0 - sim_system_free_frames(&fx->s), 1 + (st.pt_pages - 1) + slabs);
 
 	/* The whole page reads as zeroes. */
 	uint8_t page[4096];

@@ -1,0 +1,86 @@
+/*
+ * vm/object.c - memory objects (Mach, seed 003): a named, reference-counted
+ * set of pages by offset, shared by every mapping of it.  A shared mapping
+ * reads and writes the object's pages, so sharers see each other's writes;
+ * a private mapping reads them and copies on its first write.  Pages are
+ * made zero when first needed (no pager yet: issue 3 brings file and swap
+ * pagers).  The object owns its frames; translations of them are counted in
+ * mmk_frame.refcount, and the object is destroyed (frames freed) with its
+ * last reference, after every mapping of it is gone.
+ */
+#include "vm/vm_internal.h"
+
+/* Frame numbers are stored as tagged non-NULL pointers in the radix tree. */
+static void *encode(pfn_t pfn) { return (void *)(uintptr_t)((pfn << 1) | 1); }
+static pfn_t decode(void *v) { return (pfn_t)((uintptr_t)v >> 1); }
+
+int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, struct vm_object **out)
+{
+	if (type < VM_OBJECT_ANON || type > VM_OBJECT_PHYS)
+		return -MMK_EINVAL;
+	struct vm_object *o = kmem_cache_alloc(&sys->object_cache);
+	if (!o)
+		return -MMK_ENOMEM;
+	o->refcount = 1;
+	o->type = type;
+	o->name = name;
+	radix_init(&o->pages, &sys->radix_cache);
+	*out = o;
+	return 0;
+}
+
+void vm_object_ref(struct vm_object *obj) { obj->refcount++; }
+
+void vm_object_release(struct vm_system *sys, struct vm_object *obj)
+{
+	if (--obj->refcount)
+		return;
+	uint64_t key;
+	void *v;
+	while ((v = radix_next(&obj->pages, 0, &key))) {
+		radix_remove(&obj->pages, key);
+		phys_free(sys->phys, decode(v), 0);
+		sys->user_frames--;
+	}
+	radix_destroy(&obj->pages);
+	kmem_cache_free(&sys->object_cache, obj);
+}
+
+bool vm_object_lookup(const struct vm_object *obj, uint64_t pgoff, pfn_t *pfn)
+{
+	void *v = radix_lookup(&obj->pages, pgoff);
+	if (v)
+		*pfn = decode(v);
+	return v != NULL;
+}
+
+int vm_object_page(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff, pfn_t *out)
+{
+	if (vm_object_lookup(obj, pgoff, out))
+		return 0;
+	pfn_t pfn;
+	int rc = phys_alloc(sys->phys, 0, PHYS_USER | PHYS_ZERO, &pfn);
+	if (rc)
+		return rc;
+	rc = radix_insert(&obj->pages, pgoff, encode(pfn));
+	if (rc) {
+		phys_free(sys->phys, pfn, 0);
+		return rc;
+	}
+	phys_frame(sys->phys, pfn)->private_data = 0;
+	sys->user_frames++;
+	sys->zero_fills++;
+	*out = pfn;
+	return 0;
+}
+
+void vm_object_forget(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff)
+{
+	void *v = radix_remove(&obj->pages, pgoff);
+	if (!v)
+		return;
+	phys_free(sys->phys, decode(v), 0);
+	sys->user_frames--;
+}
+
+uint64_t vm_object_resident(const struct vm_object *obj) { return radix_count(&obj->pages); }
