@@ -374,6 +374,15 @@ size_t vm_display(struct vm_space *as, char *buf, size_t cap);
 /* Name Linux would show for vma ("[heap]", the object's name, ...), or "". */
 const char *vm_area_name(const struct vm_space *as, const struct vm_area *vma);
 
+/* Memory attribution (smaps Rss/Pss, USS), bytes.  Counts the accessible
+ * translations of the space; O(resident pages). */
+struct vm_attribution {
+	uint64_t rss_bytes;  /* resident pages mapped here */
+	uint64_t pss_bytes;  /* each shared with n mappings counted 1/n */
+	uint64_t uss_bytes;  /* mapped only here */
+};
+void vm_space_attribution(struct vm_space *as, struct vm_attribution *out);
+
 struct vm_space_stats {
 	uint64_t vmas, mapped_bytes, resident_bytes, pt_pages, faults, faults_refused, zero_fills;
 };

@@ -78,8 +78,7 @@ static void fill_vma(struct vm_area *v, vaddr_t start, uint64_t len, unsigned pr
 	v->object = obj;
 	v->offset = obj ? offset : 0;
 	v->name = name;
-	/* A stack grows down: its slots start high so they never wrap. */
-	v->amap_slot = (vma_flags & VMA_GROWSDOWN) ? VM_STACK_SLOT_BASE : 0;
+	v->amap_slot = VM_SLOT_BASE;
 	if (obj)
 		vm_object_ref(obj);
 }

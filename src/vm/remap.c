@@ -246,6 +246,7 @@ static bool brk_grow(struct vm_space *as, vaddr_t old_end, vaddr_t new_end)
 		return false;
 	v->start = old_end;
 	v->end = new_end;
+	v->amap_slot = VM_SLOT_BASE;
 	v->prot = VM_PROT_READ | VM_PROT_WRITE;
 	v->max_prot = VM_PROT_ALL;
 	vma_link(as, v);

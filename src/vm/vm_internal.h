@@ -98,8 +98,10 @@ struct vm_anon *vm_amap_set(struct vm_amap *m, uint64_t slot, struct vm_anon *a)
 void vm_amap_drop_range(struct vm_system *sys, struct vm_amap *m, uint64_t slot, uint64_t nslots);
 int vm_amap_copy(struct vm_system *sys, struct vm_amap *m, uint64_t slot, uint64_t nslots, struct vm_amap **out);
 
-/* First amap slot of a stack VMA: 2^36 pages of room to grow down. */
-#define VM_STACK_SLOT_BASE ((uint64_t)1 << 36)
+/* First amap slot of a new VMA: 2^32 pages of room below, so a stack can
+ * grow down and a mapping placed just below (top-down placement) can merge
+ * with it, taking the slots under its own. */
+#define VM_SLOT_BASE ((uint64_t)1 << 32)
 
 /* Slot of page va of v in its amap. */
 static inline uint64_t vma_slot(const struct vm_area *v, vaddr_t va)

@@ -308,6 +308,7 @@ static void record_proc(struct replay *r, struct wproc *p)
 		p->vmas = st.vmas;
 		p->mapped_bytes = st.mapped_bytes;
 		p->resident_bytes = st.resident_bytes;
+		vm_space_attribution(p->mm->as, &p->attrib);
 	}
 	rep->procs = realloc(rep->procs, (rep->nprocs + 1) * sizeof(*rep->procs));
 	struct replay_proc_report *pr = &rep->procs[rep->nprocs++];
@@ -322,6 +323,9 @@ static void record_proc(struct replay *r, struct wproc *p)
 	pr->calls_matched = p->calls_matched;
 	pr->layout_mismatched_pages = p->layout_mismatched_pages;
 	pr->layout_compared = p->layout_compared;
+	pr->rss_bytes = p->attrib.rss_bytes;
+	pr->pss_bytes = p->attrib.pss_bytes;
+	pr->uss_bytes = p->attrib.uss_bytes;
 }
 
 static void end_proc(struct replay *r, struct wproc *p)
@@ -514,6 +518,7 @@ int replay_capture(struct sim_system *s, struct capture *c, const struct replay_
 	reap_caches(s);
 	uint64_t free_before = sim_system_free_frames(s);
 	phys_get_stats(&s->phys, &rep->phys_at_peak);
+	uint64_t cow0 = s->vm.cow_copies, zero0 = s->vm.zero_fills;
 	world_init(&r.w, s);
 	find_children(&r);
 	bind_exec_snapshots(&r);
@@ -528,6 +533,8 @@ int replay_capture(struct sim_system *s, struct capture *c, const struct replay_
 		progress(&r, i + 1, n);
 	}
 	rep->events = n;
+	rep->cow_copies = s->vm.cow_copies - cow0;
+	rep->zero_fills = s->vm.zero_fills - zero0;
 	for (struct wproc *p = r.w.procs; p; p = p->next)
 		if (!p->exited)
 			record_proc(&r, p);

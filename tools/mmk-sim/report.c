@@ -52,13 +52,13 @@ void report_text(FILE *out, const struct replay_report *reps, size_t n, struct s
 	for (size_t k = 0; k < n; k++) {
 		const struct replay_report *r = &reps[k];
 		fprintf(out, "capture %s: %llu events\n", r->capture, (unsigned long long)r->events);
-		fprintf(out, "  %-7s %-40s %6s %12s %12s %8s %s\n", "tgid", "exe", "vmas", "mapped", "resident", "faults",
-			"layout");
+		fprintf(out, "  %-7s %-40s %6s %12s %12s %12s %8s %s\n", "tgid", "exe", "vmas", "mapped", "resident",
+			"pss", "faults", "layout");
 		for (size_t i = 0; i < r->nprocs; i++) {
 			const struct replay_proc_report *p = &r->procs[i];
-			fprintf(out, "  %-7d %-40.40s %6llu %10.1fMi %10.1fMi %8llu %s\n", p->tgid, p->exe,
+			fprintf(out, "  %-7d %-40.40s %6llu %10.1fMi %10.1fMi %10.1fMi %8llu %s\n", p->tgid, p->exe,
 				(unsigned long long)p->vmas, mib(p->mapped_bytes), mib(p->resident_bytes),
-				(unsigned long long)p->faults,
+				mib(p->pss_bytes), (unsigned long long)p->faults,
 				!p->layout_compared ? "-" : p->layout_mismatched_pages ? "DIFFERS" : "same");
 		}
 		fprintf(out, "  calls %llu, matched %llu, unmodelled %llu, unexplained lines %llu\n",
@@ -72,8 +72,10 @@ void report_text(FILE *out, const struct replay_report *reps, size_t n, struct s
 		fprintf(out, "  exit layouts compared %llu, mismatched pages %llu; frames leaked %llu\n",
 			(unsigned long long)r->layouts_compared, (unsigned long long)r->layout_mismatched_pages,
 			(unsigned long long)r->frames_leaked);
-		fprintf(out, "  peak resident %.1f MiB; %.0f ns per call into mmk\n", mib(r->peak_resident_bytes),
-			ns_per_call(r));
+		fprintf(out, "  peak resident %.1f MiB; %.0f ns per call into mmk; %llu copy-on-write copies, %llu zero "
+			     "fills\n",
+			mib(r->peak_resident_bytes), ns_per_call(r), (unsigned long long)r->cow_copies,
+			(unsigned long long)r->zero_fills);
 		text_frames(out, r);
 		text_slabinfo(out, r);
 	}
@@ -86,12 +88,15 @@ static json_t *json_procs(const struct replay_report *r)
 	json_t *a = json_array();
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct replay_proc_report *p = &r->procs[i];
-		json_array_append_new(a, json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tgid", p->tgid,
-						   "exe", p->exe, "vmas", json_u(p->vmas), "mapped_bytes",
-						   json_u(p->mapped_bytes), "resident_bytes", json_u(p->resident_bytes),
-						   "faults", json_u(p->faults), "calls", json_u(p->calls),
-						   "layout_mismatched_pages", json_u(p->layout_mismatched_pages),
-						   "layout_compared", p->layout_compared));
+		json_t *o = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tgid", p->tgid, "exe", p->exe,
+				      "vmas", json_u(p->vmas), "mapped_bytes", json_u(p->mapped_bytes),
+				      "resident_bytes", json_u(p->resident_bytes), "faults", json_u(p->faults),
+				      "calls", json_u(p->calls), "layout_mismatched_pages",
+				      json_u(p->layout_mismatched_pages), "layout_compared", p->layout_compared);
+		json_object_set_new(o, "rss_bytes", json_u(p->rss_bytes));
+		json_object_set_new(o, "pss_bytes", json_u(p->pss_bytes));
+		json_object_set_new(o, "uss_bytes", json_u(p->uss_bytes));
+		json_array_append_new(a, o);
 	}
 	return a;
 }
@@ -137,6 +142,9 @@ static json_t *json_capture(const struct replay_report *r)
 	json_object_set_new(o, "layouts_compared", json_u(r->layouts_compared));
 	json_object_set_new(o, "frames_leaked", json_u(r->frames_leaked));
 	json_object_set_new(o, "peak_resident_bytes", json_u(r->peak_resident_bytes));
+	json_object_set_new(o, "user_frames_bytes", json_u(r->peak_resident_bytes));
+	json_object_set_new(o, "cow_copies", json_u(r->cow_copies));
+	json_object_set_new(o, "zero_fills", json_u(r->zero_fills));
 	json_object_set_new(o, "ns_per_call", json_real(ns_per_call(r)));
 	json_object_set_new(o, "processes", json_procs(r));
 	json_object_set_new(o, "frames", json_frames(r));
@@ -167,6 +175,8 @@ int report_json(const char *path, const struct replay_report *reps, size_t n, st
 		sum.layout_mismatched_pages += r->layout_mismatched_pages;
 		sum.layouts_compared += r->layouts_compared;
 		sum.frames_leaked += r->frames_leaked;
+		sum.cow_copies += r->cow_copies;
+		sum.zero_fills += r->zero_fills;
 		sum.ns_in_calls += r->ns_in_calls;
 		sum.timed_calls += r->timed_calls;
 		if (r->peak_resident_bytes >= sum.peak_resident_bytes) {

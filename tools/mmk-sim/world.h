@@ -56,6 +56,7 @@ struct wproc {
 	uint64_t calls, calls_matched, faults, faults_refused, faults_unmodelled;
 	/* Figures kept at exit for the report. */
 	uint64_t vmas, mapped_bytes, resident_bytes;
+	struct vm_attribution attrib;
 	uint64_t layout_mismatched_pages;
 	bool layout_compared;
 	struct wproc *next;     /* all processes, newest first */
