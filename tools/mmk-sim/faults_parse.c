@@ -147,19 +147,14 @@ int faults_parse(const char *text, size_t len, faults_file *out)
     return 0;
 }
 
+static int faults_parse_any(const char *text, size_t len, void *out)
+{
+    return faults_parse(text, len, out);
+}
+
 int faults_parse_file(const char *path, faults_file *out, char *err, size_t errlen)
 {
-    char *text = NULL;
-    size_t len = 0;
-    memset(out, 0, sizeof *out);
-    int rc = zread_file(path, &text, &len, err, errlen);
-    if (rc)
-        return rc;
-    rc = faults_parse(text, len, out);
-    free(text);
-    if (rc && err && errlen)
-        snprintf(err, errlen, "%s: out of memory while parsing", path);
-    return rc;
+    return zread_parse_file(path, faults_parse_any, out, sizeof *out, err, errlen);
 }
 
 void faults_file_free(faults_file *f)

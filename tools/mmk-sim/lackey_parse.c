@@ -730,19 +730,14 @@ int vg_debuglog_parse(const char *text, size_t len, vg_debuglog *out)
     return p.oom ? -ENOMEM : 0;
 }
 
+static int vg_debuglog_parse_any(const char *text, size_t len, void *out)
+{
+    return vg_debuglog_parse(text, len, out);
+}
+
 int vg_debuglog_parse_file(const char *path, vg_debuglog *out, char *err, size_t errlen)
 {
-    char *text = NULL;
-    size_t len = 0;
-    memset(out, 0, sizeof *out);
-    int rc = zread_file(path, &text, &len, err, errlen);
-    if (rc)
-        return rc;
-    rc = vg_debuglog_parse(text, len, out);
-    free(text);
-    if (rc && err && errlen)
-        snprintf(err, errlen, "%s: out of memory while parsing", path);
-    return rc;
+    return zread_parse_file(path, vg_debuglog_parse_any, out, sizeof *out, err, errlen);
 }
 
 const vg_layout *vg_debuglog_find(const vg_debuglog *d, const char *title)

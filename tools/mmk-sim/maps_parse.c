@@ -272,19 +272,14 @@ int maps_parse(const char *text, size_t len, maps_file *out)
     return p.oom ? -ENOMEM : 0;
 }
 
+static int maps_parse_any(const char *text, size_t len, void *out)
+{
+    return maps_parse(text, len, out);
+}
+
 int maps_parse_file(const char *path, maps_file *out, char *err, size_t errlen)
 {
-    char *text = NULL;
-    size_t len = 0;
-    memset(out, 0, sizeof *out);
-    int rc = zread_file(path, &text, &len, err, errlen);
-    if (rc)
-        return rc;
-    rc = maps_parse(text, len, out);
-    free(text);
-    if (rc && err && errlen)
-        snprintf(err, errlen, "%s: out of memory while parsing", path);
-    return rc;
+    return zread_parse_file(path, maps_parse_any, out, sizeof *out, err, errlen);
 }
 
 void maps_file_free(maps_file *m)

@@ -1222,19 +1222,14 @@ int strace_parse(const char *text, size_t len, strace_trace *out)
     return p.oom ? -ENOMEM : 0;
 }
 
+static int strace_parse_any(const char *text, size_t len, void *out)
+{
+    return strace_parse(text, len, out);
+}
+
 int strace_parse_file(const char *path, strace_trace *out, char *err, size_t errlen)
 {
-    char *text = NULL;
-    size_t len = 0;
-    memset(out, 0, sizeof *out);
-    int rc = zread_file(path, &text, &len, err, errlen);
-    if (rc)
-        return rc;
-    rc = strace_parse(text, len, out);
-    free(text);
-    if (rc && err && errlen)
-        snprintf(err, errlen, "%s: out of memory while parsing", path);
-    return rc;
+    return zread_parse_file(path, strace_parse_any, out, sizeof *out, err, errlen);
 }
 
 void strace_trace_free(strace_trace *t)

@@ -371,3 +371,19 @@ size_t sim_parse_ts_us(const char *s, size_t len, int64_t *us)
     *us = (int64_t)(sec * 1000000u + frac);
     return i;
 }
+
+int zread_parse_file(const char *path, zread_parse_fn parse, void *out, size_t out_size, char *err,
+                     size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    memset(out, 0, out_size);
+    int rc = zread_file(path, &text, &len, err, errlen);
+    if (rc)
+        return rc;
+    rc = parse(text, len, out);
+    free(text);
+    if (rc && err && errlen)
+        snprintf(err, errlen, "%s: out of memory while parsing", path);
+    return rc;
+}

@@ -41,6 +41,16 @@
 int zread_file(const char *path, char **data, size_t *len, char *err, size_t errlen);
 
 /*
+ * zread_file() then parse(text, len, out), the text freed afterwards; the
+ * shared body of every *_parse_file().  out (out_size bytes) is zeroed
+ * first so it is safe to free on every path.  0, zread_file()'s error, or
+ * parse's (-ENOMEM) with "<path>: out of memory while parsing" in err.
+ */
+typedef int (*zread_parse_fn)(const char *text, size_t len, void *out);
+int zread_parse_file(const char *path, zread_parse_fn parse, void *out, size_t out_size, char *err,
+                     size_t errlen);
+
+/*
  * Like zread_file() for a capture file given without its suffix: tries
  * `<dir>/<name>.zst` first, then `<dir>/<name>`.  The error message names
  * the `.zst` path when neither exists.
