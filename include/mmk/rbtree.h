@@ -66,6 +66,17 @@ struct rb_node *rb_next(const struct rb_node *n);
 struct rb_node *rb_prev(const struct rb_node *n);
 
 /*
+ * Copy src into the empty tree dst in O(n): same shape, same colours, so
+ * no rebalancing (fork's copy of a VMA tree).  copy(ctx, n) returns a new
+ * node for n with its payload (summaries included) filled in, or NULL;
+ * then every node copied so far is passed to drop(ctx, node), dst stays
+ * empty and the result is -MMK_ENOMEM.  Recursion depth is the tree's
+ * height (O(log n)).
+ */
+int rb_clone(struct rb_tree *dst, const struct rb_tree *src, struct rb_node *(*copy)(void *ctx, const struct rb_node *n),
+	     void (*drop)(void *ctx, struct rb_node *n), void *ctx);
+
+/*
  * Check red-black properties, parent links, the node count and (with
  * augment_ok non-NULL) that augment_ok(n) holds for every node.  0, or
  * -MMK_EINVAL with *why.

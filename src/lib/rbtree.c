@@ -280,6 +280,51 @@ struct rb_node *rb_prev(const struct rb_node *n)
 	return p;
 }
 
+/* Drop a partial copy, children first. */
+static void drop_subtree(struct rb_node *n, void (*drop)(void *, struct rb_node *), void *ctx)
+{
+	if (!n)
+		return;
+	drop_subtree(n->left, drop, ctx);
+	drop_subtree(n->right, drop, ctx);
+	drop(ctx, n);
+}
+
+static struct rb_node *clone_subtree(const struct rb_node *s, struct rb_node *parent, bool *failed,
+				     struct rb_node *(*copy)(void *, const struct rb_node *),
+				     void (*drop)(void *, struct rb_node *), void *ctx)
+{
+	if (!s || *failed)
+		return NULL;
+	struct rb_node *d = copy(ctx, s);
+	if (!d) {
+		*failed = true;
+		return NULL;
+	}
+	d->parent_color = (uintptr_t)parent | (s->parent_color & RB_BLACK);
+	d->left = clone_subtree(s->left, d, failed, copy, drop, ctx);
+	d->right = clone_subtree(s->right, d, failed, copy, drop, ctx);
+	if (*failed) {
+		drop_subtree(d->left, drop, ctx);
+		drop_subtree(d->right, drop, ctx);
+		drop(ctx, d);
+		return NULL;
+	}
+	return d;
+}
+
+int rb_clone(struct rb_tree *dst, const struct rb_tree *src, struct rb_node *(*copy)(void *ctx, const struct rb_node *n),
+	     void (*drop)(void *ctx, struct rb_node *n), void *ctx)
+{
+	bool failed = false;
+	struct rb_node *root = clone_subtree(src->root, NULL, &failed, copy, drop, ctx);
+	if (failed)
+		return -MMK_ENOMEM;
+	dst->root = root;
+	dst->count = src->count;
+	return 0;
+}
+
 /* Returns the black height of the subtree, or -1 with *why set. */
 static int check_subtree(const struct rb_node *n, const struct rb_node *parent, size_t *count,
 			 bool (*augment_ok)(const struct rb_node *), const char **why)

@@ -1,8 +1,8 @@
 /*
  * vm/fork.c - fork(2) of an address space.
  *
- * The VMA tree is copied in order (each copy appended after the last;
- * an O(n) structural copy of the tree is still to come).  Private pages
+ * The VMA tree is copied in O(n) with rb_clone (same shape and colours, no
+ * rebalancing), then DONTFORK VMAs are taken out.  Private pages
  * are shared copy-on-write through amap copies (anon.c); shared pages
  * through their object; DONTFORK VMAs are left out and WIPEONFORK VMAs
  * start empty, as Linux.  On failure the half-built child is destroyed and
@@ -31,33 +31,65 @@ static void copy_pte(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 		phys_frame(c->child->sys->phys, mmk_paddr_to_pfn(pa))->refcount++;
 }
 
-/* The child's copy of v: private pages shared copy-on-write through a copy
- * of v's amap slots (each anon's refcount + 1), shared pages through the
- * object, and the parent's translations copied (read-only when private). */
-static int copy_vma(struct vm_space *parent, struct vm_space *child, const struct vm_area *v)
+/* The child's copy of one VMA (rb_clone's copy step): private pages shared
+ * copy-on-write through a copy of the VMA's amap slots (each anon's
+ * refcount + 1), shared pages through the object.  NULL on ENOMEM. */
+static struct rb_node *clone_vma(void *ctx, const struct rb_node *node)
 {
+	struct vm_space *child = ctx;
 	struct vm_system *sys = child->sys;
+	const struct vm_area *v = vma_of(node);
 	struct vm_area *n = kmem_cache_alloc(&sys->vma_cache);
 	if (!n)
-		return -MMK_ENOMEM;
+		return NULL;
 	*n = *v;
 	n->flags &= ~VMA_LOCKED; /* memory locks are not inherited (Linux, POSIX) */
 	n->amap = NULL;
-	bool copy_pages = v->amap && !(v->flags & (VMA_WIPEONFORK | VMA_DEAD));
+	bool copy_pages = v->amap && !(v->flags & (VMA_WIPEONFORK | VMA_DEAD | VMA_DONTFORK));
 	if (copy_pages && vm_amap_copy(sys, v->amap, v->amap_slot, vma_pages(v), &n->amap)) {
 		kmem_cache_free(&sys->vma_cache, n);
-		return -MMK_ENOMEM;
+		return NULL;
 	}
 	if (n->object)
 		vm_object_ref(n->object);
-	vma_link(child, n);
-	if (v->flags & VMA_DEAD)
-		child->dead_vmas++;
+	return &n->node;
+}
+
+static void drop_vma(void *ctx, struct rb_node *node) { vma_free(ctx, vma_of(node)); }
+
+/* The parent's translations of v, copied into the child (read-only when
+ * private), as Linux's copy_page_range: the child starts with the parent's
+ * resident set. */
+static int copy_ptes(struct vm_space *parent, struct vm_space *child, const struct vm_area *v)
+{
 	if (v->flags & (VMA_WIPEONFORK | VMA_DEAD))
 		return 0;
 	struct copy_ctx c = { child, !(v->flags & VMA_SHARED), 0 };
 	pmap_walk(&parent->pmap, v->start, v->end, copy_pte, &c);
 	return c.rc;
+}
+
+/* Copy the VMA tree in O(n) (same shape, so no rebalancing), then take out
+ * the DONTFORK VMAs and copy the translations. */
+static int copy_space(struct vm_space *parent, struct vm_space *child)
+{
+	int rc = rb_clone(&child->vmas, &parent->vmas, clone_vma, drop_vma, child);
+	if (rc)
+		return rc;
+	child->mapped_pages = parent->mapped_pages;
+	child->dead_vmas = parent->dead_vmas;
+	struct vm_area *v = vma_of(rb_first(&child->vmas));
+	while (v) {
+		struct vm_area *next = vma_next(v);
+		if (v->flags & VMA_DONTFORK) {
+			vma_unlink(child, v);
+			vma_free(child, v);
+		}
+		v = next;
+	}
+	for (v = vma_of(rb_first(&child->vmas)); !rc && v; v = vma_next(v))
+		rc = copy_ptes(parent, child, v);
+	return rc;
 }
 
 /* After a successful fork the parent's private pages are shared: take
@@ -79,9 +111,7 @@ int vm_space_fork(struct vm_space *parent, struct vm_space **out)
 		return rc;
 	hal_spin_lock(&parent->lock);
 	hal_spin_lock(&child->lock);
-	for (struct vm_area *v = vma_of(rb_first(&parent->vmas)); !rc && v; v = vma_next(v))
-		if (!(v->flags & VMA_DONTFORK))
-			rc = copy_vma(parent, child, v);
+	rc = copy_space(parent, child);
 	if (!rc)
 		write_protect_private(parent);
 	child->min_addr = parent->min_addr;

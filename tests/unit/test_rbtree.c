@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mmk/errno.h>
 #include <mmk/rbtree.h>
 
 struct item {
@@ -155,12 +156,73 @@ static void test_check_catches_stale_summary(void **state)
 	assert_non_null(why);
 }
 
+static struct rb_node *copy_item(void *ctx, const struct rb_node *n)
+{
+	int *budget = ctx;
+	if (*budget == 0)
+		return NULL;
+	(*budget)--;
+	struct item *c = malloc(sizeof(*c));
+	*c = *rb_entry(n, struct item, node);
+	return &c->node;
+}
+
+static void drop_item(void *ctx, struct rb_node *n)
+{
+	int *budget = ctx;
+	(*budget)++;
+	free(rb_entry(n, struct item, node));
+}
+
+/* rb_clone copies shape, colours and summaries in O(n), and a failure
+ * midway leaves the destination empty with every partial node dropped. */
+static void test_clone(void **state)
+{
+	(void)state;
+	enum { N = 1000 };
+	static struct item pool[N];
+	struct rb_tree t;
+	rb_init(&t, augment);
+	for (int i = 0; i < N; i++) {
+		pool[i].key = (uint64_t)(i * 7919 % N) + 1;
+		pool[i].weight = (uint64_t)(i * 31 % 977);
+		insert(&t, &pool[i]);
+	}
+	for (int fail_at = 0; fail_at <= N; fail_at += 97) {
+		int budget = fail_at;
+		struct rb_tree c;
+		rb_init(&c, augment);
+		assert_int_equal(rb_clone(&c, &t, copy_item, drop_item, &budget), -MMK_ENOMEM);
+		assert_null(c.root);
+		assert_int_equal(budget, fail_at); /* every partial copy dropped */
+	}
+	int budget = N;
+	struct rb_tree c;
+	rb_init(&c, augment);
+	assert_int_equal(rb_clone(&c, &t, copy_item, drop_item, &budget), 0);
+	assert_int_equal(rb_check(&c, augment_ok, NULL), 0);
+	assert_int_equal(c.count, N);
+	struct rb_node *a = rb_first(&t), *b = rb_first(&c);
+	for (; a && b; a = rb_next(a), b = rb_next(b)) {
+		assert_int_equal(rb_entry(a, struct item, node)->key, rb_entry(b, struct item, node)->key);
+		assert_int_equal(rb_entry(a, struct item, node)->max_weight, rb_entry(b, struct item, node)->max_weight);
+	}
+	assert_null(a);
+	assert_null(b);
+	while (c.root) {
+		struct rb_node *n = c.root;
+		rb_erase(&c, n);
+		free(rb_entry(n, struct item, node));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_random_model),
 		cmocka_unit_test(test_check_catches_stale_summary),
+		cmocka_unit_test(test_clone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
