@@ -167,6 +167,9 @@ struct phys_stats {
 
 void phys_get_stats(struct phys *ph, struct phys_stats *st);
 
+/* Free frames over all zones (O(zones), for watermark checks). */
+uint64_t phys_free_frames(struct phys *ph);
+
 /* Name of a zone ("DMA", "DMA32", "Normal"). */
 const char *phys_zone_name(unsigned zone);
 

@@ -120,7 +120,25 @@ struct vm_object {
  */
 struct vm_anon {
 	uint32_t refcount;  /* amap slots referring to it */
-	pfn_t pfn;          /* the frame holding its bytes (owned by the anon) */
+	bool swapped;       /* its bytes are in the swap pager at swap_slot, not in a frame */
+	pfn_t pfn;          /* the frame holding its bytes (owned by the anon), unless swapped */
+	uint64_t swap_slot; /* the swap pager's slot, when swapped */
+};
+
+/*
+ * A pager moves page contents between frames and backing store (Mach's
+ * memory-object pager, seed 003).  The swap pager backs anonymous memory
+ * under reclaim.  page_out stores 4096 bytes and names a slot; page_in
+ * reads a slot back; release forgets one.  0 or a negative error (a full
+ * store: -MMK_ENOSPC; an I/O error: anything), which reclaim skips and a
+ * page-in returns to the faulting access (SIGBUS-like), losing nothing.
+ * Called with the faulting or reclaiming space's lock held.
+ */
+struct vm_pager {
+	int (*page_out)(void *ctx, const void *page, uint64_t *slot);
+	int (*page_in)(void *ctx, uint64_t slot, void *page);
+	void (*release)(void *ctx, uint64_t slot);
+	void *ctx;
 };
 
 struct vm_amap {
@@ -160,6 +178,12 @@ struct vm_system {
 	struct kmem_cache radix_cache; /* nodes of amap and object page trees */
 	uint64_t cow_copies;     /* private pages copied on a write */
 	uint64_t zero_fills;     /* pages made zero on first touch */
+	struct vm_pager swap;    /* swap pager (page_out NULL: none, nothing is reclaimed) */
+	uint64_t low_watermark;  /* free frames below which faults reclaim first */
+	uint64_t page_outs, page_ins;
+	struct vm_space *space_list; /* every space, for reclaim's clock */
+	struct vm_space *clock_space; /* where the clock hand is */
+	vaddr_t clock_va;
 	uint64_t pt_pages;       /* page-table pages in use, all spaces */
 	uint64_t user_frames;    /* frames mapped into user spaces */
 	uint64_t spaces;         /* live spaces */
@@ -171,6 +195,7 @@ struct vm_system {
 
 struct vm_space {
 	struct vm_system *sys;
+	struct vm_space *next_space, *prev_space; /* on sys->space_list */
 	uint32_t id;             /* unique in the system; owner tag of VMAs in non-MMU mode */
 	struct hal_spinlock lock;
 	struct pmap pmap;
@@ -218,6 +243,24 @@ int vm_system_fini(struct vm_system *sys);
 /* Give the frames of every VM cache that hold no live object back to the
  * frame allocator (memory pressure, leak baselines).  Returns frames freed. */
 size_t vm_system_reap(struct vm_system *sys);
+
+/*
+ * Install the swap pager (copied) and the low watermark (free frames):
+ * from then on, a fault that finds fewer free frames than the watermark, or
+ * no frame at all, first runs vm_reclaim.
+ */
+void vm_system_set_swap(struct vm_system *sys, const struct vm_pager *swap, uint64_t low_watermark);
+
+/*
+ * Reclaim (a clock over every space's translations, using the pmap's
+ * accessed bits: a page used since the last pass gets a second chance):
+ * private pages held by one anon and one translation go to the swap pager
+ * and their frames are freed; a later fault brings the bytes back.  File
+ * and shared pages are not reclaimed yet (no file pager).  locked is the
+ * space whose lock the caller holds (or NULL); other spaces are skipped
+ * while their lock is busy.  Returns frames freed (<= target).
+ */
+uint64_t vm_reclaim(struct vm_system *sys, struct vm_space *locked, uint64_t target);
 
 /* A new empty address space (Linux x86-64 bounds and defaults).  0, or
  * -MMK_ENOMEM. */

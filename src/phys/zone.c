@@ -70,6 +70,16 @@ const char *phys_zone_name(unsigned zone)
 	return zone < MMK_NR_ZONES ? names[zone] : "?";
 }
 
+uint64_t phys_free_frames(struct phys *ph)
+{
+	uint64_t n = 0;
+	hal_spin_lock(&ph->lock);
+	for (unsigned z = 0; z < MMK_NR_ZONES; z++)
+		n += ph->zones[z].free;
+	hal_spin_unlock(&ph->lock);
+	return n;
+}
+
 void phys_get_stats(struct phys *ph, struct phys_stats *st)
 {
 	if (!ph || !st)

@@ -45,9 +45,49 @@ void vm_anon_release(struct vm_system *sys, struct vm_anon *a)
 {
 	if (--a->refcount)
 		return;
-	phys_free(sys->phys, a->pfn, 0);
-	sys->user_frames--;
+	if (a->swapped) {
+		sys->swap.release(sys->swap.ctx, a->swap_slot);
+	} else {
+		phys_free(sys->phys, a->pfn, 0);
+		sys->user_frames--;
+	}
 	kmem_cache_free(&sys->anon_cache, a);
+}
+
+int vm_anon_swap_in(struct vm_system *sys, struct vm_anon *a)
+{
+	if (!a->swapped)
+		return 0;
+	pfn_t pfn;
+	int rc = phys_alloc(sys->phys, 0, PHYS_USER, &pfn);
+	if (rc)
+		return rc;
+	rc = sys->swap.page_in(sys->swap.ctx, a->swap_slot, phys_frame_ptr(sys->phys, pfn));
+	if (rc) {
+		phys_free(sys->phys, pfn, 0); /* the bytes stay in the pager: nothing lost */
+		return rc;
+	}
+	sys->swap.release(sys->swap.ctx, a->swap_slot);
+	phys_frame(sys->phys, pfn)->private_data = 0;
+	a->pfn = pfn;
+	a->swapped = false;
+	sys->user_frames++;
+	sys->page_ins++;
+	return 0;
+}
+
+int vm_anon_swap_out(struct vm_system *sys, struct vm_anon *a)
+{
+	uint64_t slot;
+	int rc = sys->swap.page_out(sys->swap.ctx, phys_frame_ptr(sys->phys, a->pfn), &slot);
+	if (rc)
+		return rc;
+	phys_free(sys->phys, a->pfn, 0);
+	a->swapped = true;
+	a->swap_slot = slot;
+	sys->user_frames--;
+	sys->page_outs++;
+	return 0;
 }
 
 int vm_amap_new(struct vm_system *sys, struct vm_amap **out)

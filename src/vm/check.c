@@ -49,6 +49,8 @@ static const char *check_page_owner(const struct vm_area *v, vaddr_t va, pfn_t p
 		return obj_page ? NULL : "vm: shared translation is not its object's page";
 	const struct vm_anon *a = vm_amap_lookup(v->amap, vma_slot(v, va));
 	if (a) {
+		if (a->swapped)
+			return "vm: translation of a swapped-out anon";
 		if (a->pfn != pfn)
 			return "vm: private translation is not its anon's page";
 		if ((bits & PMAP_PROT_WRITE) && a->refcount != 1)
@@ -73,7 +75,11 @@ static const char *check_anons(struct vm_space *as, const struct vm_area *v)
 	uint64_t key = v->amap_slot, end = vma_slot(v, v->end);
 	const struct vm_anon *a;
 	while ((a = radix_next(&v->amap->slots, key, &key)) && key < end) {
-		const struct mmk_frame *f = phys_frame(as->sys->phys, a->pfn);
+		const struct mmk_frame *f = a->swapped ? NULL : phys_frame(as->sys->phys, a->pfn);
+		if (a->swapped && a->refcount) {
+			key++;
+			continue; /* its bytes are in the swap pager */
+		}
 		if (a->refcount == 0 || !f || f->state != MMK_FRAME_ALLOCATED || f->owner != MMK_OWNER_USER)
 			return "vm: amap slot names a dead anon or a frame that is not a user frame";
 		key++;

@@ -164,6 +164,11 @@ static int fault_private(struct vm_space *as, struct vm_area *v, vaddr_t page, u
 {
 	struct vm_anon *anon = vm_amap_lookup(v->amap, vma_slot(v, page));
 	bool write = access & PMAP_ACCESS_WRITE;
+	if (anon && anon->swapped) {
+		int rc = vm_anon_swap_in(as->sys, anon); /* a page-in, before anything else */
+		if (rc)
+			return rc;
+	}
 	if (anon && (anon->refcount == 1 || !write)) {
 		unsigned prot = anon->refcount == 1 ? v->prot : v->prot & ~VM_PROT_WRITE;
 		return map_frame(as, page, anon->pfn, vm_pte_prot(prot));
@@ -210,7 +215,12 @@ int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access)
 		as->faults_refused++;
 		return -MMK_EACCES;
 	}
+	struct vm_system *sys = as->sys;
+	if (sys->swap.page_out && phys_free_frames(sys->phys) < sys->low_watermark)
+		vm_reclaim(sys, as, 2 * sys->low_watermark);
 	int rc = resolve(as, v, mmk_page_round_down(va), access, 0);
+	if (rc == -MMK_ENOMEM && sys->swap.page_out && vm_reclaim(sys, as, 64))
+		rc = resolve(as, v, mmk_page_round_down(va), access, 0); /* once more, with frames */
 	if (!rc)
 		as->faults++;
 	else if (grown_from)

@@ -156,17 +156,39 @@ int vm_space_create(struct vm_system *sys, struct vm_space **out)
 	int rc = space_alloc(sys, out);
 	if (rc)
 		return rc;
-	(*out)->id = sys->next_space_id++;
+	struct vm_space *as = *out;
+	as->id = sys->next_space_id++;
+	as->next_space = sys->space_list;
+	if (sys->space_list)
+		sys->space_list->prev_space = as;
+	sys->space_list = as;
 	sys->spaces++;
 	return 0;
 }
 
 void vm_space_destroy(struct vm_space *as)
 {
+	struct vm_system *sys = as->sys;
+	if (as->prev_space)
+		as->prev_space->next_space = as->next_space;
+	else
+		sys->space_list = as->next_space;
+	if (as->next_space)
+		as->next_space->prev_space = as->prev_space;
+	if (sys->clock_space == as) {
+		sys->clock_space = as->next_space;
+		sys->clock_va = 0;
+	}
 	if (as->sys->nommu)
 		nommu_destroy(as);
 	as->sys->spaces--;
 	space_free(as);
+}
+
+void vm_system_set_swap(struct vm_system *sys, const struct vm_pager *swap, uint64_t low_watermark)
+{
+	sys->swap = *swap;
+	sys->low_watermark = low_watermark;
 }
 
 int vm_space_set_stack(struct vm_space *as, uint64_t limit, uint64_t guard)

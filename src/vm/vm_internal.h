@@ -89,6 +89,12 @@ int nommu_check(struct vm_space *as, const char **why);
 /* ---- anon.c: anonymous memory (UVM anons and amaps) ---- */
 int vm_anon_new(struct vm_system *sys, bool zero, struct vm_anon **out);
 void vm_anon_release(struct vm_system *sys, struct vm_anon *a);
+/* Bring a swapped anon's bytes back into a new frame: 0, -MMK_ENOMEM, or
+ * the pager's error (the bytes stay in the pager). */
+int vm_anon_swap_in(struct vm_system *sys, struct vm_anon *a);
+/* Send a resident anon's bytes to the swap pager and free its frame (no
+ * translation may map it).  0 or the pager's error (nothing changed). */
+int vm_anon_swap_out(struct vm_system *sys, struct vm_anon *a);
 int vm_amap_new(struct vm_system *sys, struct vm_amap **out);
 void vm_amap_release(struct vm_system *sys, struct vm_amap *m);
 struct vm_anon *vm_amap_lookup(const struct vm_amap *m, uint64_t slot);

@@ -261,7 +261,8 @@ static uint64_t owned_frames(struct vmfx *fx)
 			uint64_t end = a->amap_slot + ((a->end - a->start) >> 12);
 			const struct vm_anon *an;
 			while ((an = radix_next(&a->amap->slots, key, &key)) && key < end) {
-				add_pfn(&v, &n, &cap, an->pfn);
+				if (!an->swapped)
+					add_pfn(&v, &n, &cap, an->pfn);
 				key++;
 			}
 		}
