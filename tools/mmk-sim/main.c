@@ -19,6 +19,7 @@
 #include "lackey_replay.h"
 #include "replay.h"
 #include "report.h"
+#include "swap.h"
 
 #ifndef MMK_SOURCE_DIR
 #define MMK_SOURCE_DIR "."
@@ -140,6 +141,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mmk-sim: cannot boot a %llu-byte machine\n", (unsigned long long)a.ram);
 		return 2;
 	}
+	/* Swap lets a replay run in less RAM than it touches (--ram below the
+	 * footprint): reclaim pages private memory out to host memory. */
+	struct host_swap swap;
+	host_swap_attach(&swap, s);
 	int status;
 	if (a.lackey) {
 		status = lackey_replay(s, a.lackey, a.quiet ? NULL : stdout, a.json);
@@ -152,6 +157,7 @@ int main(int argc, char **argv)
 		fclose(maps);
 	if (sim_system_shutdown(s) != 0 && status == 0)
 		status = 1;
+	host_swap_free(&swap);
 	free(s);
 	return status;
 }

@@ -518,7 +518,7 @@ int replay_capture(struct sim_system *s, struct capture *c, const struct replay_
 	reap_caches(s);
 	uint64_t free_before = sim_system_free_frames(s);
 	phys_get_stats(&s->phys, &rep->phys_at_peak);
-	uint64_t cow0 = s->vm.cow_copies, zero0 = s->vm.zero_fills;
+	uint64_t cow0 = s->vm.cow_copies, zero0 = s->vm.zero_fills, out0 = s->vm.page_outs, in0 = s->vm.page_ins;
 	world_init(&r.w, s);
 	find_children(&r);
 	bind_exec_snapshots(&r);
@@ -535,6 +535,8 @@ int replay_capture(struct sim_system *s, struct capture *c, const struct replay_
 	rep->events = n;
 	rep->cow_copies = s->vm.cow_copies - cow0;
 	rep->zero_fills = s->vm.zero_fills - zero0;
+	rep->page_outs = s->vm.page_outs - out0;
+	rep->page_ins = s->vm.page_ins - in0;
 	for (struct wproc *p = r.w.procs; p; p = p->next)
 		if (!p->exited)
 			record_proc(&r, p);

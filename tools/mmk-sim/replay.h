@@ -40,7 +40,7 @@ struct replay_report {
 	uint64_t layouts_compared, layouts_missing, layout_mismatched_pages;
 	uint64_t ns_in_calls, timed_calls;
 	uint64_t peak_resident_bytes;  /* user frames in use at the peak, bytes */
-	uint64_t cow_copies, zero_fills; /* during this replay */
+	uint64_t cow_copies, zero_fills, page_outs, page_ins; /* during this replay */
 	uint64_t pt_pages_at_peak;     /* page-table pages then */
 	struct phys_stats phys_at_peak; /* frames and buddy lists then */
 	struct kmem_stats slab_at_peak[3]; /* the VM's caches then: vm_area, vm_object, vm_space */

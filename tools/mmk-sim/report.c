@@ -69,6 +69,8 @@ void report_text(FILE *out, const struct replay_report *reps, size_t n, struct s
 			(unsigned long long)r->faults, (unsigned long long)r->faults_ok,
 			(unsigned long long)r->faults_refused, (unsigned long long)r->faults_segv_expected,
 			(unsigned long long)r->faults_segv_missed, (unsigned long long)r->faults_unmodelled);
+		fprintf(out, "  page-outs %llu, page-ins %llu\n", (unsigned long long)r->page_outs,
+			(unsigned long long)r->page_ins);
 		fprintf(out, "  exit layouts compared %llu, mismatched pages %llu; frames leaked %llu\n",
 			(unsigned long long)r->layouts_compared, (unsigned long long)r->layout_mismatched_pages,
 			(unsigned long long)r->frames_leaked);
@@ -145,6 +147,8 @@ static json_t *json_capture(const struct replay_report *r)
 	json_object_set_new(o, "user_frames_bytes", json_u(r->peak_resident_bytes));
 	json_object_set_new(o, "cow_copies", json_u(r->cow_copies));
 	json_object_set_new(o, "zero_fills", json_u(r->zero_fills));
+	json_object_set_new(o, "page_outs", json_u(r->page_outs));
+	json_object_set_new(o, "page_ins", json_u(r->page_ins));
 	json_object_set_new(o, "ns_per_call", json_real(ns_per_call(r)));
 	json_object_set_new(o, "processes", json_procs(r));
 	json_object_set_new(o, "frames", json_frames(r));
@@ -177,6 +181,8 @@ int report_json(const char *path, const struct replay_report *reps, size_t n, st
 		sum.frames_leaked += r->frames_leaked;
 		sum.cow_copies += r->cow_copies;
 		sum.zero_fills += r->zero_fills;
+		sum.page_outs += r->page_outs;
+		sum.page_ins += r->page_ins;
 		sum.ns_in_calls += r->ns_in_calls;
 		sum.timed_calls += r->timed_calls;
 		if (r->peak_resident_bytes >= sum.peak_resident_bytes) {
