@@ -109,6 +109,7 @@ struct vm_object {
 	uint64_t inode;
 	uint64_t size;      /* bytes; informational until pagers come */
 	struct radix_tree pages; /* page index -> resident frame (vm_object_page encoding) */
+	pfn_t phys_base;    /* VM_OBJECT_PHYS: its fixed frames are [phys_base, phys_base + size pages) */
 };
 
 /*
@@ -295,6 +296,15 @@ void vm_space_activate(struct vm_space *as, unsigned cpu);
 /* A new object with refcount 1 (the caller's).  name must outlive it.
  * 0, or -MMK_ENOMEM, -MMK_EINVAL (unknown type). */
 int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, struct vm_object **out);
+/*
+ * A physical (device) object: npages fixed frames from base (MMIO, a frame
+ * buffer), mapped in place, never given to or taken from the allocator,
+ * never copied: a private mapping of it may not be writable (-MMK_EACCES
+ * from vm_map, and its max_prot loses write).  Pages beyond npages fault
+ * with -MMK_EFAULT (SIGBUS).  0, -MMK_EINVAL (npages 0), -MMK_ENOMEM.
+ */
+int vm_object_create_phys(struct vm_system *sys, const char *name, pfn_t base, uint64_t npages,
+			  struct vm_object **out);
 void vm_object_ref(struct vm_object *obj);
 /* Drop one reference; the object is freed with the last. */
 void vm_object_release(struct vm_system *sys, struct vm_object *obj);

@@ -21,7 +21,8 @@ static void count_page(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 	(void)va;
 	if (!(bits & PMAP_PROT_ALL))
 		return; /* an inaccessible translation is not resident use */
-	uint32_t n = phys_frame(w->phys, mmk_paddr_to_pfn(pa))->refcount;
+	const struct mmk_frame *f = phys_frame(w->phys, mmk_paddr_to_pfn(pa));
+	uint32_t n = f ? f->refcount : 1; /* device memory: counted as private */
 	w->out->rss_bytes += MMK_PAGE_SIZE;
 	w->pss_scaled += (MMK_PAGE_SIZE << PSS_SHIFT) / (n ? n : 1);
 	if (n <= 1)

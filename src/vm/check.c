@@ -108,7 +108,9 @@ static void check_pte(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 	if ((bits & PMAP_PROT_ALL) & ~allowed)
 		w->why = "vm: translation stronger than its VMA allows";
 	struct mmk_frame *f = phys_frame(w->as->sys->phys, mmk_paddr_to_pfn(pa));
-	if (!f || f->state != MMK_FRAME_ALLOCATED || f->refcount == 0)
+	if (v->object && v->object->type == VM_OBJECT_PHYS)
+		w->why = check_page_owner(v, va, mmk_paddr_to_pfn(pa), bits); /* device memory */
+	else if (!f || f->state != MMK_FRAME_ALLOCATED || f->refcount == 0)
 		w->why = "vm: translation to a frame that is not an allocated user frame";
 	else
 		w->why = check_page_owner(v, va, mmk_paddr_to_pfn(pa), bits);

@@ -60,7 +60,6 @@ static void set_stack_start(struct vm_space *as, struct vm_area *v, vaddr_t new_
  * translation) right when a translation is replaced.  0 or -MMK_ENOMEM. */
 static int map_frame(struct vm_space *as, vaddr_t page, pfn_t pfn, unsigned pte_prot)
 {
-	struct phys *ph = as->sys->phys;
 	paddr_t old_pa, pa = mmk_pfn_to_paddr(pfn);
 	unsigned old_bits;
 	bool had = pmap_extract(&as->pmap, page, &old_pa, &old_bits) == 0;
@@ -68,9 +67,9 @@ static int map_frame(struct vm_space *as, vaddr_t page, pfn_t pfn, unsigned pte_
 	if (rc)
 		return rc;
 	if (!had || old_pa != pa) {
-		phys_frame(ph, pfn)->refcount++;
+		vm_frame_mapcount(as->sys, pa, 1);
 		if (had)
-			phys_frame(ph, mmk_paddr_to_pfn(old_pa))->refcount--;
+			vm_frame_mapcount(as->sys, old_pa, -1);
 	}
 	return 0;
 }

@@ -28,7 +28,7 @@ static void copy_pte(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 		prot &= ~PMAP_PROT_WRITE;
 	c->rc = pmap_enter(&c->child->pmap, va, pa, prot);
 	if (!c->rc)
-		phys_frame(c->child->sys->phys, mmk_paddr_to_pfn(pa))->refcount++;
+		vm_frame_mapcount(c->child->sys, pa, 1);
 }
 
 /* The child's copy of one VMA (rb_clone's copy step): private pages shared

@@ -61,6 +61,8 @@ static int validate_type(unsigned prot, unsigned flags, struct vm_object *obj, u
 		return -MMK_EINVAL;
 	if (type != VM_MAP_PRIVATE && !obj)
 		return -MMK_EINVAL; /* shared memory needs an object to share */
+	if (type == VM_MAP_PRIVATE && obj && obj->type == VM_OBJECT_PHYS && (prot & VM_PROT_WRITE))
+		return -MMK_EACCES; /* device memory is never copied */
 	if (prot & ~max_prot)
 		return -MMK_EACCES;
 	return 0;
@@ -126,6 +128,8 @@ int vm_map(struct vm_space *as, vaddr_t hint, size_t len, unsigned prot, unsigne
 		vm_unmap_locked(as, start, start + plen);
 	}
 	struct vm_area *v = vm_spares_take(&sp);
+	if ((flags & VM_MAP_TYPE) == VM_MAP_PRIVATE && obj && obj->type == VM_OBJECT_PHYS)
+		max_prot &= ~VM_PROT_WRITE; /* never copied: never writable */
 	fill_vma(v, start, plen, prot, max_prot, vma_flags_of(flags), obj, offset, NULL);
 	vma_link(as, v);
 	unsigned vflags = v->flags;

@@ -48,14 +48,38 @@ void vm_object_release(struct vm_system *sys, struct vm_object *obj)
 
 bool vm_object_lookup(const struct vm_object *obj, uint64_t pgoff, pfn_t *pfn)
 {
+	if (obj->type == VM_OBJECT_PHYS) {
+		*pfn = obj->phys_base + pgoff;
+		return pgoff < (obj->size >> MMK_PAGE_SHIFT);
+	}
 	void *v = radix_lookup(&obj->pages, pgoff);
 	if (v)
 		*pfn = decode(v);
 	return v != NULL;
 }
 
+int vm_object_create_phys(struct vm_system *sys, const char *name, pfn_t base, uint64_t npages,
+			  struct vm_object **out)
+{
+	if (npages == 0 || base + npages < base)
+		return -MMK_EINVAL;
+	int rc = vm_object_create(sys, VM_OBJECT_PHYS, name, out);
+	if (rc)
+		return rc;
+	(*out)->phys_base = base;
+	(*out)->size = npages << MMK_PAGE_SHIFT;
+	return 0;
+}
+
 int vm_object_page(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff, pfn_t *out)
 {
+	if (obj->type == VM_OBJECT_PHYS) {
+		/* Device memory: the frame is where it is; nothing to allocate. */
+		if (pgoff >= (obj->size >> MMK_PAGE_SHIFT))
+			return -MMK_EFAULT;
+		*out = obj->phys_base + pgoff;
+		return 0;
+	}
 	if (vm_object_lookup(obj, pgoff, out))
 		return 0;
 	pfn_t pfn;

@@ -231,7 +231,7 @@ void vm_unmap_frame(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 	struct vm_space *as = ctx;
 	(void)va;
 	(void)bits;
-	phys_frame(as->sys->phys, mmk_paddr_to_pfn(pa))->refcount--;
+	vm_frame_mapcount(as->sys, pa, -1);
 }
 
 void vm_zap_range(struct vm_space *as, vaddr_t start, vaddr_t end)

@@ -60,6 +60,15 @@ void vm_spares_release(struct vm_space *as, struct vm_spares *sp);
 void vm_clip_range(struct vm_space *as, vaddr_t start, vaddr_t end, struct vm_spares *sp);
 
 /* ---- frames ---- */
+/* One translation more (delta 1) or less (-1) on the frame at pa.  Frames
+ * outside the frame database (device memory of a PHYS object) keep no
+ * count. */
+static inline void vm_frame_mapcount(struct vm_system *sys, paddr_t pa, int delta)
+{
+	struct mmk_frame *f = phys_frame(sys->phys, mmk_paddr_to_pfn(pa));
+	if (f)
+		f->refcount = (uint32_t)((int64_t)f->refcount + delta);
+}
 unsigned vm_pte_prot(unsigned vm_prot);
 void vm_unmap_frame(void *ctx, vaddr_t va, paddr_t pa, unsigned bits); /* pmap visitor: drop a mapping's frame ref */
 void vm_zap_range(struct vm_space *as, vaddr_t start, vaddr_t end);    /* remove translations, free frames */

@@ -202,6 +202,41 @@ static void test_private_file_shares_frames(void **state)
 	VMFX_TRUE(fx, frame_at(a, BASE + 2 * PG) != frame_at(b, BASE + 18 * PG));
 }
 
+/* A physical object maps fixed frames in place (here the boot image's
+ * reserved frames at 1 MiB stand for device memory): writes reach the
+ * frames themselves, nothing is allocated, copied or freed. */
+static void test_phys_object(void **state)
+{
+	struct vmfx *fx = *state;
+	struct vm_space *as = vmfx_space(fx);
+	pfn_t base = 0x100; /* 1 MiB */
+	struct vm_object *dev;
+	VMFX_RC(fx, vm_object_create_phys(&fx->s.vm, "/dev/fb0", base, 0, &dev), -MMK_EINVAL);
+	VMFX_RC(fx, vm_object_create_phys(&fx->s.vm, "/dev/fb0", base, 4, &dev), 0);
+	uint64_t frames = fx->s.vm.user_frames, free0 = vmfx_free_frames(fx);
+	vaddr_t out;
+	VMFX_RC(fx, vm_map(as, BASE, 8 * PG, RW, VM_MAP_SHARED | VM_MAP_FIXED, dev, 0, VM_PROT_ALL, &out), 0);
+	VMFX_RC(fx, vm_map(as, BASE + 32 * PG, PG, RW, VM_MAP_PRIVATE | VM_MAP_FIXED, dev, 0, VM_PROT_ALL, &out),
+		-MMK_EACCES); /* never copied */
+	VMFX_RC(fx, vm_map(as, BASE + 32 * PG, PG, VM_PROT_READ, VM_MAP_PRIVATE | VM_MAP_FIXED, dev, 0, VM_PROT_ALL,
+			   &out),
+		0);
+	VMFX_RC(fx, vm_protect(as, BASE + 32 * PG, PG, RW), -MMK_EACCES);
+	put(fx, as, BASE + PG + 5, 0x42);
+	VMFX_EQ(fx, ((uint8_t *)hal_phys_map(fx->s.machine, mmk_pfn_to_paddr(base + 1)))[5], 0x42);
+	VMFX_EQ(fx, get(fx, as, BASE + 32 * PG + 5), ((uint8_t *)hal_phys_map(fx->s.machine, mmk_pfn_to_paddr(base)))[5]);
+	VMFX_EQ(fx, frame_at(as, BASE + PG), base + 1);
+	/* Beyond the object's 4 pages: no frame to map (SIGBUS-like). */
+	on(as);
+	VMFX_TRUE(fx, vmfx_touch(fx, 0, BASE + 5 * PG, VMFX_R) != 0);
+	VMFX_EQ(fx, fx->s.vm.user_frames, frames);
+	vm_object_release(&fx->s.vm, dev);
+	VMFX_RC(fx, vm_unmap(as, BASE, 64 * PG), 0);
+	vmfx_reap(fx);
+	VMFX_TRUE(fx, vmfx_free_frames(fx) >= free0);
+	VMFX_EQ(fx, phys_frame(&fx->s.phys, base)->state, MMK_FRAME_RESERVED); /* never given to the allocator */
+}
+
 /* Every allocation of a copy-on-write fault can fail; nothing changes. */
 static void test_cow_fault_sweep(void **state)
 {
@@ -243,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_across_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_file_shares_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow_fault_sweep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_phys_object, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
