@@ -101,6 +101,20 @@ enum vm_object_type {
 	VM_OBJECT_PHYS = 3,   /* fixed frames (device memory) */
 };
 
+/*
+ * A file pager (seed 003's memory-object pager): reads a page of the file
+ * into a frame on first use and writes dirty pages back (msync, munmap,
+ * exit).  read fills 4096 bytes (zeroes past the end of the file); both
+ * return 0 or a negative error (-MMK_EFAULT past a size limit, an I/O
+ * error), which a fault reports to the access (SIGBUS-like) and msync
+ * returns.  Called with a space lock held.
+ */
+struct vm_file_pager {
+	int (*read)(void *ctx, uint64_t pgoff, void *page);
+	int (*write)(void *ctx, uint64_t pgoff, const void *page);
+	void *ctx;
+};
+
 struct vm_object {
 	uint32_t refcount;  /* references: VMAs plus creator handles */
 	uint32_t type;      /* enum vm_object_type */
@@ -110,6 +124,8 @@ struct vm_object {
 	uint64_t size;      /* bytes; informational until pagers come */
 	struct radix_tree pages; /* page index -> resident frame (vm_object_page encoding) */
 	pfn_t phys_base;    /* VM_OBJECT_PHYS: its fixed frames are [phys_base, phys_base + size pages) */
+	struct vm_file_pager pager; /* read NULL: pages start zero */
+	uint64_t writebacks;        /* pages written back through the pager */
 };
 
 /*
@@ -306,6 +322,8 @@ int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, str
 int vm_object_create_phys(struct vm_system *sys, const char *name, pfn_t base, uint64_t npages,
 			  struct vm_object **out);
 void vm_object_ref(struct vm_object *obj);
+/* Give obj a file pager (copied); before any page of obj is resident. */
+void vm_object_set_pager(struct vm_object *obj, const struct vm_file_pager *pager);
 /* Drop one reference; the object is freed with the last. */
 void vm_object_release(struct vm_system *sys, struct vm_object *obj);
 
@@ -374,8 +392,10 @@ int vm_mlock(struct vm_space *as, vaddr_t addr, size_t len, bool lock);
 /* mincore(2): vec[i] = 1 if page i is resident.  -MMK_EINVAL, -MMK_ENOMEM. */
 int vm_mincore(struct vm_space *as, vaddr_t addr, size_t len, uint8_t *vec);
 
-/* msync(2): validates as Linux; the foundation has no dirty file pages to
- * write.  -MMK_EINVAL, -MMK_ENOMEM, -MMK_EBUSY (MS_INVALIDATE on locked). */
+/* msync(2): write the dirty pages of shared file mappings in the range back
+ * through their object's pager (synchronously, for MS_ASYNC too).
+ * -MMK_EINVAL, -MMK_ENOMEM (a hole), -MMK_EBUSY (MS_INVALIDATE on locked),
+ * or the pager's error (the first one; the pages stay dirty). */
 int vm_msync(struct vm_space *as, vaddr_t addr, size_t len, unsigned flags);
 
 /* Fault in every page of [addr, addr+len) that its VMA allows to be touched

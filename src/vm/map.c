@@ -169,9 +169,12 @@ int vm_map_special(struct vm_space *as, vaddr_t start, size_t len, unsigned prot
 	return 0;
 }
 
-/* Remove every VMA inside [start, end), which must already be clipped. */
+/* Remove every VMA inside [start, end), which must already be clipped.
+ * Dirty shared file pages are written back first (a pager error keeps the
+ * bytes in the object, which stays their home). */
 int vm_unmap_locked(struct vm_space *as, vaddr_t start, vaddr_t end)
 {
+	vm_writeback_locked(as, start, end);
 	vm_zap_range(as, start, end);
 	struct vm_area *v = vma_lower_bound(as, start);
 	while (v && v->start < end) {

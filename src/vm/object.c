@@ -31,6 +31,8 @@ int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, str
 
 void vm_object_ref(struct vm_object *obj) { obj->refcount++; }
 
+void vm_object_set_pager(struct vm_object *obj, const struct vm_file_pager *pager) { obj->pager = *pager; }
+
 void vm_object_release(struct vm_system *sys, struct vm_object *obj)
 {
 	if (--obj->refcount)
@@ -83,9 +85,16 @@ int vm_object_page(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff,
 	if (vm_object_lookup(obj, pgoff, out))
 		return 0;
 	pfn_t pfn;
-	int rc = phys_alloc(sys->phys, 0, PHYS_USER | PHYS_ZERO, &pfn);
+	int rc = phys_alloc(sys->phys, 0, PHYS_USER | (obj->pager.read ? 0 : PHYS_ZERO), &pfn);
 	if (rc)
 		return rc;
+	if (obj->pager.read) {
+		rc = obj->pager.read(obj->pager.ctx, pgoff, phys_frame_ptr(sys->phys, pfn));
+		if (rc) {
+			phys_free(sys->phys, pfn, 0);
+			return rc;
+		}
+	}
 	rc = radix_insert(&obj->pages, pgoff, encode(pfn));
 	if (rc) {
 		phys_free(sys->phys, pfn, 0);

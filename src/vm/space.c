@@ -138,8 +138,10 @@ static void space_free(struct vm_space *as)
 {
 	struct vm_system *sys = as->sys;
 	hal_spin_lock(&as->lock);
-	if (!sys->nommu)
+	if (!sys->nommu) {
+		vm_writeback_locked(as, 0, PMAP_USER_END); /* exit writes shared dirty pages back */
 		vm_zap_range(as, 0, PMAP_USER_END);
+	}
 	struct vm_area *v;
 	while ((v = vma_of(rb_first(&as->vmas)))) {
 		vma_unlink(as, v);

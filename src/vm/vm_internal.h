@@ -134,6 +134,11 @@ void vma_drop_anons(struct vm_space *as, struct vm_area *v, vaddr_t start, vaddr
  * other VMAs, so it may grow; 0 or -MMK_ENOMEM. */
 int vma_amap_make_private(struct vm_space *as, struct vm_area *v);
 
+/* ---- writeback.c ---- */
+/* Write the dirty pages of shared file mappings in [start, end) through
+ * their pagers; 0 or the first pager error. */
+int vm_writeback_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
+
 /* ---- object.c: object pages ---- */
 bool vm_object_lookup(const struct vm_object *obj, uint64_t pgoff, pfn_t *pfn);
 /* The frame of page pgoff, made zero on first use: 0 or -MMK_ENOMEM. */
