@@ -304,6 +304,28 @@ int vm_space_fork(struct vm_space *parent, struct vm_space **out);
  */
 int vm_space_set_stack(struct vm_space *as, uint64_t limit, uint64_t guard);
 
+/* One PT_LOAD segment of an executable, as the loader read it: virtual
+ * address and file offset in bytes (equal modulo the page size), sizes in
+ * bytes (memsz >= filesz), protection VM_PROT_*. */
+struct vm_exec_segment {
+	vaddr_t vaddr;
+	uint64_t offset, filesz, memsz;
+	unsigned prot;
+};
+
+/*
+ * execve(2)'s layout in the fresh, empty space as (Linux binfmt_elf, in
+ * outline): each segment a private mapping of image at its offset, its bss
+ * anonymous (the bss head in the last file page zeroed in a private copy),
+ * a growsdown stack of stack_bytes ending at stack_top with its top page
+ * resident, and the heap starting at brk_start.  0; -MMK_EINVAL (bad
+ * segment, unaligned stack), -MMK_EBUSY (space not empty), -MMK_ENOMEM,
+ * or a pager error; on error the caller destroys the space (execve has not
+ * replaced the old image yet, so nothing visible changed).
+ */
+int vm_exec_layout(struct vm_space *as, struct vm_object *image, const struct vm_exec_segment *segs, size_t nsegs,
+		   vaddr_t stack_top, uint64_t stack_bytes, vaddr_t brk_start);
+
 /* Make the space current on cpu (pmap_activate). */
 void vm_space_activate(struct vm_space *as, unsigned cpu);
 
