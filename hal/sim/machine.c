@@ -14,10 +14,37 @@
 
 #include "sim_impl.h"
 
-/* The host thread's CPU binding (sim_cpu_bind); the only global state, and
- * per-thread, so two machines never see each other. */
+/* The host thread's CPU binding (sim_cpu_bind); with the pinning state
+ * below, the only global state, and per-thread, so two machines never see
+ * each other. */
 static _Thread_local struct hal_machine *bound_machine;
 static _Thread_local unsigned bound_cpu;
+
+/*
+ * CPU pinning (hal_cpu_pin).  Each simulated CPU is driven by one host
+ * thread at a time, so a pin only names the CPU.  Debug builds check that
+ * promise: the machine's allocation carries, after its cpu[] array, one
+ * owner word per CPU naming the thread pinned to it (the address of that
+ * thread's pin_self), and a second thread pinning the same CPU, an unpin
+ * without a pin or a change of CPU while pinned is a panic.  The hand-over
+ * of the owner word (acquire on pin, release on unpin) is what a context
+ * switch gives a real CPU: whatever one thread did on the CPU happens
+ * before what the next one does there.
+ */
+struct sim_pin {
+	_Atomic(const void *) owner; /* debug builds: the pinned thread, or NULL */
+};
+_Static_assert(sizeof(struct hal_machine) % _Alignof(struct sim_pin) == 0 &&
+		       sizeof(struct sim_cpu) % _Alignof(struct sim_pin) == 0,
+	       "the pin table after cpu[] is aligned");
+
+#ifndef NDEBUG
+static _Thread_local char pin_self; /* its address names the thread */
+static _Thread_local struct hal_machine *pin_machine;
+static _Thread_local unsigned pin_cpu, pin_depth;
+
+static struct sim_pin *pin_table(struct hal_machine *m) { return (struct sim_pin *)(void *)&m->cpu[m->ncpus]; }
+#endif
 
 static bool ram_size_ok(uint64_t ram_bytes)
 {
@@ -35,7 +62,7 @@ struct hal_machine *sim_machine_create(uint64_t ram_bytes, unsigned ncpus)
 {
 	if (!ram_size_ok(ram_bytes) || ncpus == 0 || ncpus > SIM_MAX_CPUS)
 		return NULL;
-	struct hal_machine *m = calloc(1, sizeof(*m) + ncpus * sizeof(struct sim_cpu));
+	struct hal_machine *m = calloc(1, sizeof(*m) + ncpus * (sizeof(struct sim_cpu) + sizeof(struct sim_pin)));
 	if (!m)
 		return NULL;
 	void *ram = mmap(NULL, (size_t)ram_bytes, PROT_READ | PROT_WRITE,
@@ -51,6 +78,10 @@ struct hal_machine *sim_machine_create(uint64_t ram_bytes, unsigned ncpus)
 	atomic_init(&m->fault, (sim_fault_fn)NULL);
 	for (unsigned i = 0; i < ncpus; i++)
 		cpu_init(&m->cpu[i]);
+#ifndef NDEBUG
+	for (unsigned i = 0; i < ncpus; i++)
+		atomic_init(&pin_table(m)[i].owner, NULL);
+#endif
 	return m;
 }
 
@@ -77,11 +108,22 @@ void sim_cpu_bind(struct hal_machine *m, unsigned cpu)
 {
 	if (cpu >= m->ncpus)
 		hal_panic(m, "sim_cpu_bind: no such cpu");
+#ifndef NDEBUG
+	if (pin_depth)
+		hal_panic(m, "sim_cpu_bind: the thread is pinned to a CPU");
+#endif
 	bound_machine = m;
 	bound_cpu = cpu;
 }
 
-void sim_cpu_unbind(void) { bound_machine = NULL; }
+void sim_cpu_unbind(void)
+{
+#ifndef NDEBUG
+	if (pin_depth)
+		hal_panic(pin_machine, "sim_cpu_unbind: the thread is pinned to a CPU");
+#endif
+	bound_machine = NULL;
+}
 
 struct sim_binding sim_cpu_bind_swap(struct hal_machine *m, unsigned cpu)
 {
@@ -178,6 +220,51 @@ unsigned hal_cpu_id(struct hal_machine *m)
 	if (bound_machine == m)
 		return bound_cpu;
 	return atomic_load(&m->current_cpu);
+}
+
+unsigned hal_cpu_pin(struct hal_machine *m)
+{
+	unsigned id = hal_cpu_id(m);
+#ifndef NDEBUG
+	if (pin_depth == 0) {
+		const void *none = NULL;
+		if (!atomic_compare_exchange_strong_explicit(&pin_table(m)[id].owner, &none, (const void *)&pin_self,
+							     memory_order_acquire, memory_order_relaxed))
+			hal_panic(m, "hal_cpu_pin: two host threads act as one CPU at once");
+		pin_machine = m;
+		pin_cpu = id;
+	} else if (pin_machine != m || pin_cpu != id) {
+		hal_panic(m, "hal_cpu_pin: nested pin on another CPU");
+	}
+	pin_depth++;
+#endif
+	return id;
+}
+
+void hal_cpu_unpin(struct hal_machine *m)
+{
+#ifndef NDEBUG
+	if (pin_depth == 0 || pin_machine != m)
+		hal_panic(m, "hal_cpu_unpin: not pinned");
+	if (hal_cpu_id(m) != pin_cpu)
+		hal_panic(m, "hal_cpu_unpin: the CPU changed while pinned");
+	if (--pin_depth == 0) {
+		pin_machine = NULL;
+		atomic_store_explicit(&pin_table(m)[pin_cpu].owner, NULL, memory_order_release);
+	}
+#else
+	(void)m;
+#endif
+}
+
+bool hal_cpu_unpin_needed(struct hal_machine *m)
+{
+	(void)m;
+#ifndef NDEBUG
+	return true; /* the checks above */
+#else
+	return false;
+#endif
 }
 
 void hal_console_write(struct hal_machine *m, const char *s, size_t len)

@@ -71,6 +71,18 @@ void sim_cpu_bind(struct hal_machine *m, unsigned cpu);
 void sim_cpu_unbind(void);
 
 /*
+ * hal_cpu_pin / hal_cpu_unpin (hal.h): a simulated CPU runs one host thread
+ * at a time by construction, so a pin returns hal_cpu_id and costs nothing
+ * more.  The caller's side of the bargain: two host threads must never act
+ * as one CPU at once (threads acting as CPUs bind to distinct CPUs; unbound
+ * threads share the machine's current CPU, so only one of them may be
+ * inside the core at a time).  Debug builds (no NDEBUG) check it: pinning a
+ * CPU another thread has pinned, unpinning without a pin, a change of the
+ * pinned thread's CPU (sim_cpu_bind, sim_cpu_unbind, sim_set_current_cpu)
+ * before its unpin, or a nested pin on another CPU is a panic.
+ */
+
+/*
  * The page-fault hook.  owner is the owner of the pmap active on the
  * faulting CPU; access is one PMAP_ACCESS_*; error_code is x86's (SIM_PF_*).
  * Return 0 when the fault is resolved (the access retries) or a negative

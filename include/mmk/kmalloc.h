@@ -72,10 +72,12 @@ void *kmap(struct kmalloc_heap *h, pfn_t pfn);
 /* 0, or -MMK_EINVAL for a pointer kmap did not return. */
 int kunmap(struct kmalloc_heap *h, void *p);
 
-/* Give every class's unused magazines and empty slabs back; frames freed. */
+/* Give every class's unused magazines and empty slabs back; frames freed.
+ * Contract as kmem_cache_drain: no other CPU is inside a kmalloc call. */
 size_t kmalloc_drain(struct kmalloc_heap *h);
 
-/* Every class's checker, plus the large-block count.  0 or -MMK_EINVAL. */
+/* Every class's checker, plus the large-block count.  0 or -MMK_EINVAL.
+ * Contract as kmem_cache_check: no other CPU is inside a kmalloc call. */
 int kmalloc_check(struct kmalloc_heap *h, const char **why);
 
 #endif

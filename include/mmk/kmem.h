@@ -12,10 +12,15 @@
  * and a depot keeps full and empty magazines for all CPUs, so the common
  * alloc/free touches only the calling CPU's state.
  *
- * Locking (src/kmem/cache.c, section 4, has the whole story): per-CPU lock
- * -> depot.lock -> lock (the slab layer) -> the slab lock of the cache's
- * magazine caches -> phys.lock.  Constructors, destructors and the report
- * sink are called with no kmem lock held.
+ * Locking (src/kmem/cache.c, section 4, has the whole story): the common
+ * alloc/free pins the caller to its CPU (hal_cpu_pin) and touches that
+ * CPU's magazines with no lock and no atomic read-modify-write on them;
+ * the slow paths take per-CPU lock -> depot.lock -> lock (the slab layer)
+ * -> the slab lock of the cache's magazine caches -> phys.lock.  Other
+ * CPUs' magazines are emptied only by kmem_cache_drain and
+ * kmem_cache_destroy, whose contract keeps those CPUs out of the cache.
+ * Constructors, destructors and the report sink are called with no kmem
+ * lock held.
  */
 #ifndef MMK_KMEM_H
 #define MMK_KMEM_H
@@ -130,6 +135,8 @@ struct kmem_cache {
 	/* Set by init, read-only afterwards. */
 	const char *name;          /* static string, for reports */
 	struct phys *phys;         /* frame source (and its failpoint) */
+	struct hal_machine *machine; /* phys->machine, one load nearer the fast path */
+	bool unpin;                /* hal_cpu_unpin_needed(machine) */
 	unsigned flags;            /* KMEM_* */
 	kmem_ctor_fn ctor;
 	kmem_dtor_fn dtor;
@@ -155,7 +162,8 @@ struct kmem_cache {
 	unsigned cpu_order;
 
 	/* The magazine layer. */
-	_Atomic unsigned mag_class; /* class of new magazines (grows with contention) */
+	_Atomic unsigned mag_class; /* class of new magazines (grows with contention,
+	                               written under depot.lock) */
 	struct kmem_depot depot;
 
 	/* The slab layer: all guarded by lock. */
@@ -205,7 +213,10 @@ void kmem_cache_set_report(struct kmem_cache *c, kmem_report_fn fn, void *arg);
  * Destroy cache c: drain every CPU's magazines and the depot, free every
  * slab (destructing its objects), the magazines and the per-CPU frames.
  * -MMK_EBUSY (and nothing changed) while users hold objects.  Contract: no
- * other CPU is inside any call on c, and none will be (c is dead after 0).
+ * other CPU is inside any call on c, and none will be (c is dead after 0);
+ * whatever keeps them out (a barrier, a join, a parked CPU) must also order
+ * their earlier calls before this one: their magazines are emptied from
+ * here, without their cooperation.
  */
 int kmem_cache_destroy(struct kmem_cache *c);
 
@@ -214,12 +225,14 @@ int kmem_cache_destroy(struct kmem_cache *c);
  * undefined contents; NULL when no kernel frame can be had (ENOMEM), when
  * the failpoint of c->phys fires (consulted first, while it is armed, then
  * again by phys_alloc if a slab is needed) or when the ctor fails.  Any CPU; the
- * common case takes only the calling CPU's lock.
+ * common case takes no lock: pinned to its CPU (hal_cpu_pin), it pops a
+ * round from that CPU's loaded magazine.
  */
 void *kmem_cache_alloc(struct kmem_cache *c);
 
 /*
- * Give obj back (any CPU, also one that did not allocate it).
+ * Give obj back (any CPU, also one that did not allocate it; the common
+ * case takes no lock, as kmem_cache_alloc's).
  * -MMK_EINVAL for a pointer that is not an object of this cache (foreign,
  * interior, another cache's, a corrupt debug tag); -MMK_EALREADY for a
  * double free.  On error nothing changes and a report names the cache and
@@ -245,8 +258,11 @@ size_t kmem_cache_reap(struct kmem_cache *c);
  * Periodic update (the paper's 15-second kmem_cache_update): close the
  * working-set interval (reap_* = min_*, min_* = current counts) and, when
  * the depot lock was contended more than KMEM_DEPOT_CONTENTION times in the
- * interval, move new magazines to the next size class and drain the old
- * ones.  Any CPU, concurrently with alloc/free.
+ * interval, move new magazines to the next size class: the depot's old
+ * magazines and the calling CPU's are drained at once, every other CPU
+ * drains its own old ones lazily, as they leave it for the depot in its
+ * slow path (never touched from here).  Any CPU, concurrently with
+ * alloc/free.
  */
 void kmem_cache_update(struct kmem_cache *c);
 #define KMEM_DEPOT_CONTENTION 3u
@@ -254,8 +270,13 @@ void kmem_cache_update(struct kmem_cache *c);
 /*
  * Flush everything: every CPU's magazines and the whole depot back to the
  * slabs, then free every empty slab and magazine slab.  Returns frames
- * freed.  Any CPU, concurrently with alloc/free; when none runs, afterwards
- * only slabs holding live objects keep frames (leak baselines use this).
+ * freed; afterwards only slabs holding live objects keep frames (leak
+ * baselines use this).  Contract (as destroy's): no other CPU is inside a
+ * call on c while it runs, and whatever keeps them out orders their
+ * earlier calls before it, because it empties their magazines without
+ * their cooperation (their fast path takes no lock).  For reclaim
+ * concurrent with alloc/free use kmem_cache_reap.  A KMEM_NOMAGAZINE cache
+ * has no CPU magazines and is drained concurrently with alloc/free.
  */
 size_t kmem_cache_drain(struct kmem_cache *c);
 
@@ -267,7 +288,9 @@ size_t kmem_cache_drain(struct kmem_cache *c);
  * recounts; live = objects out of slabs - objects in magazines; counters
  * agree; with debug flags every free object's tag, poison and red zone and
  * every live object's tag and red zone are intact.  0, or -MMK_EINVAL with
- * *why.  Exact when no other CPU is inside a call on c.
+ * *why.  Contract: no other CPU is inside a call on c (it reads their
+ * magazines and the objects in them, which their fast path changes with no
+ * lock), ordered as for kmem_cache_drain; none for a KMEM_NOMAGAZINE cache.
  */
 int kmem_cache_check(struct kmem_cache *c, const char **why);
 
@@ -294,8 +317,9 @@ struct kmem_stats {
 	uint64_t errors;          /* reports */
 };
 
-/* Fill st from c, taking each lock in turn (a consistent snapshot only when
- * no other CPU is inside a call on c). */
+/* Fill st from c, taking each lock in turn; any CPU, concurrently with
+ * alloc/free (a consistent snapshot only when no other CPU is inside a
+ * call on c). */
 void kmem_cache_stats(struct kmem_cache *c, struct kmem_stats *st);
 
 /*

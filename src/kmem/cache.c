@@ -13,7 +13,7 @@
  *    word that names every double free.
  *
  * 2. Structures.  Three layers, each a cache of the one below:
- *    - CPU layer: per CPU (c->cpu[hal_cpu_id], one cache line each) a
+ *    - CPU layer: per CPU (c->cpu[hal_cpu_pin], one cache line each) a
  *      loaded and a previous magazine.  A magazine is a stack of up to
  *      size object pointers ("rounds").  alloc pops a round from loaded,
  *      free pushes one; when loaded is empty (full) and previous is full
@@ -55,8 +55,9 @@
  *       in magazines are allocated from the slab's point of view and free
  *       from the user's.
  *    I4 A CPU's previous magazine is empty or full; depot full magazines
- *       are full, empty ones empty; the depot counts equal recounts and
- *       the working-set minimums do not exceed them.
+ *       are full, empty ones empty, all of the current class (a CPU's may
+ *       be older: section 5); the depot counts equal recounts and the
+ *       working-set minimums do not exceed them.
  *    I5 live = (objects out of slabs) - (rounds in all magazines) =
  *       allocs - frees, where allocs = CPU alloc hits + slab allocs and
  *       frees = CPU free hits + slab frees; each magazine cache's live is
@@ -68,24 +69,43 @@
  * 4. Locking and lock order.
  *      cpu[i].lock -> depot.lock -> lock (slab layer) -> mag_cache[k].lock
  *      -> phys.lock
- *    cpu[i].lock guards CPU i's magazines and hit counters.  Only CPU i
- *    takes it in the common case, so it is uncontended and its cache line
- *    stays with CPU i; others take it only to drain the CPU (reap after a
- *    resize, kmem_cache_drain, destroy) or to read it (check, stats).  A
- *    hosted simulation cannot disable preemption or interrupts to own
- *    per-CPU data, and a lock-free magazine would need a double-word CAS
- *    or hazard pointers to be drained remotely, so an uncontended per-CPU
- *    spin lock it is: one atomic exchange and one release store.  check
- *    takes every CPU lock in index order, then depot, then the slab lock.
- *    depot.lock guards the depot; the slab lock guards the slab lists, the
- *    slabs' in_use/bitmap/links, colour_next and the slab counters.  live
- *    and errors are atomic (live changes inside the critical section of
- *    the lock that moved the object, so check sees it consistent).  A
- *    slab header's first line (magic, colour, cache, base) is immutable,
- *    so the pointer lookup of free runs with no lock.  ctor, dtor,
- *    phys_alloc of a slab and the report sink run with no kmem lock held
- *    (the slab lock is dropped to grow).  Other caches' locks are never
- *    held together, except a cache's own magazine caches (innermost).
+ *    CPU layer: cpu[i] belongs to CPU i.  A kernel does not lock its own
+ *    CPU's magazines; it keeps other code off the CPU (Linux's SLUB and
+ *    per-CPU caches, illumos: preemption disabled).  So alloc and free pin
+ *    the caller to its CPU (hal_cpu_pin: no preemption, no migration) and
+ *    pop or push a round of cpu[i].loaded and count the hit with plain
+ *    loads and stores: no lock, no atomic read-modify-write on CPU data.
+ *    Only the slow path (loaded empty or full) takes cpu[i].lock, around
+ *    the swap and the exchange with the depot: it is held whenever loaded
+ *    or prev change, so readers on other CPUs (kmem_cache_stats) see two
+ *    stable pointers under it; the hit counters and magazines' round
+ *    counts are atomic for those readers (the owner writes them with
+ *    relaxed stores).  No other CPU writes cpu[i] while CPU i may be using
+ *    it.  Cross-CPU work:
+ *    - kmem_cache_reap and kmem_cache_update never touch other CPUs'
+ *      magazines (reap only the depot's; see 5 for resizes), so they run
+ *      on any CPU concurrently with alloc/free.
+ *    - kmem_cache_drain and kmem_cache_destroy empty every CPU's
+ *      magazines; their contract is that no other CPU is inside a call on
+ *      the cache (its CPUs parked, quiescent or done with it), which is
+ *      what the kernel's callers (teardown, leak baselines, tests) have;
+ *      whatever made the others leave (a barrier, a join) orders their
+ *      last accesses before the drain.  They take cpu[i].lock for readers.
+ *    - kmem_cache_check reads every magazine's rounds and the objects in
+ *      them, so it too requires that no other CPU be inside a call on c.
+ *    - The sim drives each CPU with one host thread at a time; debug
+ *      builds check it (hal/sim/sim.h), ThreadSanitizer checks the rest.
+ *    depot.lock guards the depot (and mag_class changes under it); the
+ *    slab lock guards the slab lists, the slabs' in_use/bitmap/links,
+ *    colour_next and the slab counters.  live and errors are atomic; live
+ *    is the one shared word the fast path writes (an atomic add), because
+ *    other subsystems read it directly.  A slab header's first line
+ *    (magic, colour, cache, base) is immutable, so the pointer lookup of
+ *    free runs with no lock.  ctor, dtor, phys_alloc of a slab and the
+ *    report sink run with no kmem lock held (the slab lock is dropped to
+ *    grow); they may run pinned (a retired magazine's rounds going back
+ *    to their slabs in a slow path).  Other caches' locks are never held
+ *    together, except a cache's own magazine caches (innermost).
  *
  * 5. Reclaim.  kmem_cache_update is the paper's periodic update: reap_* =
  *    the lowest depot counts seen in the interval just ended (magazines
@@ -99,8 +119,14 @@
  *    Magazine size: each depot lock acquisition that has to wait counts as
  *    contention; an update that sees more than KMEM_DEPOT_CONTENTION in its
  *    interval moves new magazines one class up (up to a cap of 256 KiB of
- *    objects per magazine) and drains the old ones: the depot is then
- *    visited half as often.  It never shrinks (as in the paper).
+ *    objects per magazine): the depot is then visited half as often.  It
+ *    never shrinks (as in the paper).  The resize reaches the CPUs lazily,
+ *    each applying it to its own magazines: the update flushes the depot
+ *    and the calling CPU's magazines; a magazine of an old class that
+ *    leaves another CPU in a slow path (for the depot) is destroyed
+ *    instead of stored, and its CPU loads new ones from then on.  mag_class
+ *    is the generation: it only grows, changes under depot.lock and is
+ *    compared there, so no old magazine enters the depot after the update.
  *
  * 6. Failure policy.  Allocation fails (NULL) only for lack of kernel
  *    frames (phys_alloc, which passes the failpoint), the failpoint itself
@@ -145,6 +171,8 @@ int kmem_cache_create(struct kmem_cache *c, struct phys *ph, const char *name, s
 	mmk_memset(c, 0, sizeof(*c));
 	c->name = name ? name : "(anonymous)";
 	c->phys = ph;
+	c->machine = ph->machine;
+	c->unpin = hal_cpu_unpin_needed(ph->machine);
 	c->flags = flags;
 	c->ctor = ctor;
 	c->dtor = dtor;
@@ -211,30 +239,31 @@ int kmem_cache_destroy(struct kmem_cache *c)
 
 /* ---- allocation ---- */
 
-static struct kmem_cpu_cache *this_cpu(struct kmem_cache *c)
-{
-	unsigned id = hal_cpu_id(c->phys->machine);
-	return id < c->ncpus ? &c->cpu[id] : NULL;
-}
-
 /* obj, validated and (debug) marked free, to the calling CPU's magazines or
- * else its slab. */
+ * else its slab.  The common case: pinned to this CPU, a push into the
+ * loaded magazine with plain loads and stores, no lock. */
 static int free_validated(struct kmem_cache *c, struct kmem_slab *s, unsigned i, void *obj)
 {
-	struct kmem_cpu_cache *cc = c->cpu ? this_cpu(c) : NULL;
-	if (cc) {
-		hal_spin_lock(&cc->lock);
-		struct kmem_magazine *m = cc->loaded;
-		bool done;
-		if (m && m->rounds < m->size) {
-			m->round[m->rounds++] = obj;
-			cc->free_hits++;
-			atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
-			done = true;
-		} else {
-			done = kmem_mag_free_slow_locked(c, cc, obj);
+	if (c->cpu) {
+		struct hal_machine *hm = c->machine;
+		unsigned id = hal_cpu_pin(hm);
+		bool done = false;
+		if (id < c->ncpus) {
+			struct kmem_cpu_cache *cc = &c->cpu[id];
+			struct kmem_magazine *m = cc->loaded;
+			uint32_t n;
+			if (m && (n = kmem_mag_count(m)) < m->size) {
+				m->round[n] = obj;
+				kmem_mag_set_count(m, n + 1);
+				kmem_cpu_hit(&cc->free_hits);
+				atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
+				done = true;
+			} else {
+				done = kmem_mag_free_slow(c, cc, obj);
+			}
 		}
-		hal_spin_unlock(&cc->lock);
+		if (c->unpin)
+			hal_cpu_unpin(hm);
 		if (done)
 			return 0;
 	}
@@ -280,18 +309,26 @@ void *kmem_cache_alloc(struct kmem_cache *c)
 	void *obj = NULL;
 	if (failpoint_fires(c))
 		return NULL;
-	struct kmem_cpu_cache *cc = c->cpu ? this_cpu(c) : NULL;
-	if (cc) {
-		hal_spin_lock(&cc->lock);
-		struct kmem_magazine *m = cc->loaded;
-		if (m && m->rounds) {
-			obj = m->round[--m->rounds];
-			cc->alloc_hits++;
-			atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
-		} else {
-			obj = kmem_mag_alloc_slow_locked(c, cc);
+	if (c->cpu) {
+		/* The common case: pinned to this CPU, a pop from the loaded
+		 * magazine with plain loads and stores, no lock. */
+		struct hal_machine *hm = c->machine;
+		unsigned id = hal_cpu_pin(hm);
+		if (id < c->ncpus) {
+			struct kmem_cpu_cache *cc = &c->cpu[id];
+			struct kmem_magazine *m = cc->loaded;
+			uint32_t n;
+			if (m && (n = kmem_mag_count(m)) != 0) {
+				obj = m->round[n - 1];
+				kmem_mag_set_count(m, n - 1);
+				kmem_cpu_hit(&cc->alloc_hits);
+				atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
+			} else {
+				obj = kmem_mag_alloc_slow(c, cc);
+			}
 		}
-		hal_spin_unlock(&cc->lock);
+		if (c->unpin)
+			hal_cpu_unpin(hm);
 	}
 	if (!obj && !(obj = kmem_slab_alloc(c)))
 		return NULL;
@@ -374,8 +411,8 @@ int kmem_cache_check(struct kmem_cache *c, const char **why)
 	}
 	uint64_t allocs = c->slab_allocs, frees = c->slab_frees;
 	for (unsigned k = 0; k < c->ncpus; k++) {
-		allocs += c->cpu[k].alloc_hits;
-		frees += c->cpu[k].free_hits;
+		allocs += atomic_load_explicit(&c->cpu[k].alloc_hits, memory_order_relaxed);
+		frees += atomic_load_explicit(&c->cpu[k].free_hits, memory_order_relaxed);
 	}
 	if (!rc && allocs - frees != live) {
 		*why = "kmem: allocs - frees != live";

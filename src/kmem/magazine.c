@@ -3,8 +3,8 @@
  * Vmem", USENIX 2001, sections 3.1-3.6): per-CPU magazines, the depot, the
  * depot's working set and the magazine size that grows with contention.
  * The theory is in cache.c (sections 2-5); the common case (a round from or
- * into the loaded magazine) is inlined in cache.c, the exchanges with the
- * depot are here.
+ * into the loaded magazine, pinned, no lock) is inlined in cache.c, the
+ * exchanges with the depot are here.
  *
  * Magazines are objects of KMEM_MAG_CLASSES small caches owned by the cache
  * (c->mag_cache[], KMEM_NOMAGAZINE, living in the same frames as the
@@ -100,17 +100,19 @@ static struct kmem_magazine *mag_new(struct kmem_cache *c)
 	if (!m)
 		return NULL;
 	m->next = NULL;
-	m->rounds = 0;
+	kmem_mag_set_count(m, 0);
 	m->size = mag_rounds[cls];
 	m->cls = (uint16_t)cls;
 	return m;
 }
 
-/* Rounds back to their slabs, the magazine back to its cache.  No lock held. */
+/* Rounds back to their slabs, the magazine back to its cache.  The caller
+ * holds m alone (on no CPU, in no depot) and no kmem lock: a slab that
+ * empties may be freed, destructing its objects. */
 static void mag_destroy(struct kmem_cache *c, struct kmem_magazine *m)
 {
-	kmem_slab_free_rounds(c, m->round, m->rounds);
-	m->rounds = 0;
+	kmem_slab_free_rounds(c, m->round, kmem_mag_count(m));
+	kmem_mag_set_count(m, 0);
 	kmem_cache_free(&c->mag_cache[m->cls], m);
 }
 
@@ -155,19 +157,44 @@ static void push(struct kmem_magazine **list, uint64_t *n, struct kmem_magazine 
 	++*n;
 }
 
-/* ---- the per-CPU slow paths (cc->lock held) ---- */
+/* ---- the per-CPU slow paths (pinned, cc->lock taken here) ---- */
 
-void *kmem_mag_alloc_slow_locked(struct kmem_cache *c, struct kmem_cpu_cache *cc)
+/*
+ * p leaves the CPU for the depot list (full or empty) of the caller's
+ * choice: pushed when its size is the current one, else (the magazine size
+ * grew since p was made) handed back for the caller to destroy once no
+ * depot lock is held.  Depot lock held; mag_class only changes under it,
+ * so after kmem_mag_update's grow no magazine of an old size enters the
+ * depot.  This is how a resize reaches the other CPUs: lazily, as their
+ * old magazines leave them.
+ */
+static struct kmem_magazine *depot_put_locked(struct kmem_cache *c, struct kmem_magazine **list, uint64_t *n,
+					      uint64_t *puts, struct kmem_magazine *p)
+{
+	if (p->cls != atomic_load_explicit(&c->mag_class, memory_order_relaxed))
+		return p;
+	push(list, n, p);
+	++*puts;
+	return NULL;
+}
+
+void *kmem_mag_alloc_slow(struct kmem_cache *c, struct kmem_cpu_cache *cc)
 {
 	struct kmem_depot *d = &c->depot;
+	struct kmem_magazine *retired = NULL;
+	void *obj = NULL;
+	hal_spin_lock(&cc->lock);
 	for (;;) {
 		struct kmem_magazine *m = cc->loaded, *p = cc->prev;
-		if (m && m->rounds) {
-			cc->alloc_hits++;
+		uint32_t n;
+		if (m && (n = kmem_mag_count(m)) != 0) {
+			obj = m->round[n - 1];
+			kmem_mag_set_count(m, n - 1);
+			kmem_cpu_hit(&cc->alloc_hits);
 			atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
-			return m->round[--m->rounds];
+			break;
 		}
-		if (p && p->rounds) { /* previous is full: swap */
+		if (p && kmem_mag_count(p)) { /* previous is full: swap */
 			cc->loaded = p;
 			cc->prev = m;
 			continue;
@@ -178,31 +205,39 @@ void *kmem_mag_alloc_slow_locked(struct kmem_cache *c, struct kmem_cpu_cache *cc
 		struct kmem_magazine *full = pop(&d->full, &d->nfull, &d->min_full);
 		if (full) {
 			d->full_gets++;
-			if (p) {
-				push(&d->empty, &d->nempty, p);
-				d->empty_puts++;
-			}
+			if (p)
+				retired = depot_put_locked(c, &d->empty, &d->nempty, &d->empty_puts, p);
 		}
 		hal_spin_unlock(&d->lock);
 		if (!full)
-			return NULL;
+			break; /* nothing changed */
 		cc->prev = m;
-		cc->loaded = full;
+		cc->loaded = full; /* the next turn pops from it */
 	}
+	hal_spin_unlock(&cc->lock);
+	if (retired) /* empty: only the magazine goes */
+		mag_destroy(c, retired);
+	return obj;
 }
 
-bool kmem_mag_free_slow_locked(struct kmem_cache *c, struct kmem_cpu_cache *cc, void *obj)
+bool kmem_mag_free_slow(struct kmem_cache *c, struct kmem_cpu_cache *cc, void *obj)
 {
 	struct kmem_depot *d = &c->depot;
+	struct kmem_magazine *retired = NULL;
+	bool done = false;
+	hal_spin_lock(&cc->lock);
 	for (;;) {
 		struct kmem_magazine *m = cc->loaded, *p = cc->prev;
-		if (m && m->rounds < m->size) {
-			m->round[m->rounds++] = obj;
-			cc->free_hits++;
+		uint32_t n;
+		if (m && (n = kmem_mag_count(m)) < m->size) {
+			m->round[n] = obj;
+			kmem_mag_set_count(m, n + 1);
+			kmem_cpu_hit(&cc->free_hits);
 			atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
-			return true;
+			done = true;
+			break;
 		}
-		if (p && p->rounds == 0) { /* previous is empty: swap */
+		if (p && kmem_mag_count(p) == 0) { /* previous is empty: swap */
 			cc->loaded = p;
 			cc->prev = m;
 			continue;
@@ -213,26 +248,29 @@ bool kmem_mag_free_slow_locked(struct kmem_cache *c, struct kmem_cpu_cache *cc, 
 		struct kmem_magazine *e = pop(&d->empty, &d->nempty, &d->min_empty);
 		if (e) {
 			d->empty_gets++;
-			if (p) {
-				push(&d->full, &d->nfull, p);
-				d->full_puts++;
-			}
+			if (p)
+				retired = depot_put_locked(c, &d->full, &d->nfull, &d->full_puts, p);
 		}
 		hal_spin_unlock(&d->lock);
 		if (!e) {
 			e = mag_new(c); /* cpu lock -> magazine cache lock -> phys.lock */
 			if (!e)
-				return false; /* the slab layer takes obj */
+				break; /* the slab layer takes obj; nothing changed */
 			if (p) {
 				depot_lock(d);
-				push(&d->full, &d->nfull, p);
-				d->full_puts++;
+				retired = depot_put_locked(c, &d->full, &d->nfull, &d->full_puts, p);
 				hal_spin_unlock(&d->lock);
 			}
 		}
 		cc->prev = m;
-		cc->loaded = e;
+		cc->loaded = e; /* the next turn pushes into it */
 	}
+	hal_spin_unlock(&cc->lock);
+	/* Full, of an old size: its rounds go back to their slabs (a slab
+	 * that empties may be freed and destructed: no kmem lock held). */
+	if (retired)
+		mag_destroy(c, retired);
+	return done;
 }
 
 /* ---- reclaim, purge, update ---- */
@@ -271,22 +309,25 @@ void kmem_mag_reap_depot(struct kmem_cache *c)
 	mag_destroy_chain(c, empty);
 }
 
-void kmem_mag_purge(struct kmem_cache *c)
+/* CPU cc's magazines back to the slabs.  Either the caller is pinned to
+ * cc's CPU or that CPU is inside no call on c (the drain contract); the
+ * lock is for readers (statistics). */
+static void cpu_flush(struct kmem_cache *c, struct kmem_cpu_cache *cc)
+{
+	hal_spin_lock(&cc->lock);
+	struct kmem_magazine *m = cc->loaded, *p = cc->prev;
+	cc->loaded = cc->prev = NULL;
+	hal_spin_unlock(&cc->lock);
+	if (m)
+		mag_destroy(c, m);
+	if (p)
+		mag_destroy(c, p);
+}
+
+/* The whole depot back to the slabs. */
+static void depot_flush(struct kmem_cache *c)
 {
 	struct kmem_depot *d = &c->depot;
-	if (!c->cpu)
-		return;
-	for (unsigned i = 0; i < c->ncpus; i++) {
-		struct kmem_cpu_cache *cc = &c->cpu[i];
-		hal_spin_lock(&cc->lock);
-		struct kmem_magazine *m = cc->loaded, *p = cc->prev;
-		cc->loaded = cc->prev = NULL;
-		hal_spin_unlock(&cc->lock);
-		if (m)
-			mag_destroy(c, m);
-		if (p)
-			mag_destroy(c, p);
-	}
 	hal_spin_lock(&d->lock);
 	struct kmem_magazine *full = d->full, *empty = d->empty;
 	d->full = d->empty = NULL;
@@ -295,6 +336,15 @@ void kmem_mag_purge(struct kmem_cache *c)
 	hal_spin_unlock(&d->lock);
 	mag_destroy_chain(c, full);
 	mag_destroy_chain(c, empty);
+}
+
+void kmem_mag_purge(struct kmem_cache *c)
+{
+	if (!c->cpu)
+		return;
+	for (unsigned i = 0; i < c->ncpus; i++)
+		cpu_flush(c, &c->cpu[i]);
+	depot_flush(c);
 }
 
 void kmem_mag_update(struct kmem_cache *c)
@@ -315,10 +365,18 @@ void kmem_mag_update(struct kmem_cache *c)
 		atomic_store_explicit(&c->mag_class, cls + 1, memory_order_relaxed);
 	}
 	hal_spin_unlock(&d->lock);
-	/* New magazines have the new size; drain the old ones so the CPUs
-	 * pick the new size up at their next exchange. */
-	if (grow)
-		kmem_mag_purge(c);
+	/* New magazines have the new size.  The depot's old ones go now, and
+	 * so do the calling CPU's (pinned to it, nobody else touches them);
+	 * other CPUs' old magazines go as they leave their CPU for the depot
+	 * (depot_put_locked), so no CPU is touched from outside. */
+	if (grow) {
+		struct hal_machine *hm = c->phys->machine;
+		unsigned id = hal_cpu_pin(hm);
+		if (id < c->ncpus)
+			cpu_flush(c, &c->cpu[id]);
+		hal_cpu_unpin(hm);
+		depot_flush(c);
+	}
 }
 
 size_t kmem_mag_reap_caches(struct kmem_cache *c)
@@ -371,11 +429,12 @@ static int check_mag(struct kmem_cache *c, struct kmem_magazine *m, uint64_t *ro
 		*why = "kmem: magazine is no object of the cache's magazine caches";
 		return -MMK_EINVAL;
 	}
-	if (m->rounds > m->size) {
+	uint32_t n = kmem_mag_count(m);
+	if (n > m->size) {
 		*why = "kmem: magazine holds more rounds than its size";
 		return -MMK_EINVAL;
 	}
-	for (unsigned k = 0; k < m->rounds; k++) {
+	for (unsigned k = 0; k < n; k++) {
 		void *obj = m->round[k];
 		if (kmem_slab_locate(c, obj, &s, &i) != 0) {
 			*why = "kmem: magazine round is no object of this cache";
@@ -398,7 +457,7 @@ static int check_mag(struct kmem_cache *c, struct kmem_magazine *m, uint64_t *ro
 			}
 		}
 	}
-	*rounds += m->rounds;
+	*rounds += n;
 	mags[m->cls]++;
 	return 0;
 }
@@ -415,9 +474,13 @@ static int check_list(struct kmem_cache *c, struct kmem_magazine *list, uint64_t
 		int rc = check_mag(c, m, rounds, mags, why);
 		if (rc)
 			return rc;
-		if (m->rounds != (full ? m->size : 0u)) {
+		if (kmem_mag_count(m) != (full ? m->size : 0u)) {
 			*why = full ? "kmem: depot full list holds a magazine that is not full"
 				    : "kmem: depot empty list holds a magazine that is not empty";
+			return -MMK_EINVAL;
+		}
+		if (m->cls != atomic_load_explicit(&c->mag_class, memory_order_relaxed)) {
+			*why = "kmem: depot holds a magazine of an old size";
 			return -MMK_EINVAL;
 		}
 	}
@@ -440,7 +503,8 @@ int kmem_mag_check_locked(struct kmem_cache *c, uint64_t *rounds, uint64_t *mags
 			rc = check_mag(c, cc->loaded, rounds, mags, why);
 		if (!rc && cc->prev) {
 			rc = check_mag(c, cc->prev, rounds, mags, why);
-			if (!rc && cc->prev->rounds != 0 && cc->prev->rounds != cc->prev->size) {
+			uint32_t n = kmem_mag_count(cc->prev);
+			if (!rc && n != 0 && n != cc->prev->size) {
 				*why = "kmem: previous magazine neither full nor empty";
 				rc = -MMK_EINVAL;
 			}

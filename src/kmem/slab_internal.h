@@ -47,11 +47,15 @@ struct kmem_slab {
 /*
  * A magazine: a stack of up to size object pointers (rounds).  Magazines
  * are objects of the cache's magazine caches (c->mag_cache[cls]).  A CPU's
- * magazines are guarded by its lock, the depot's by depot.lock.
+ * magazines belong to that CPU (cache.c, section 4), the depot's are
+ * guarded by depot.lock.  rounds is atomic only so that statistics may read
+ * it from another CPU while the owner pushes and pops: the owner uses
+ * relaxed loads and stores (kmem_mag_count, kmem_mag_set_count), never a
+ * read-modify-write.
  */
 struct kmem_magazine {
 	struct kmem_magazine *next; /* on a depot list */
-	uint32_t rounds;
+	_Atomic uint32_t rounds;
 	uint16_t size;
 	uint16_t cls;
 	void *round[];
@@ -59,13 +63,18 @@ struct kmem_magazine {
 
 /*
  * A CPU's cache (2001 paper, 3.1): the loaded magazine and the previous
- * one, which is always NULL, empty or full.  One per cache line; all of it
- * guarded by lock, which only this CPU takes in the common case.
+ * one, which is always NULL, empty or full.  One per cache line.  Only CPU
+ * i writes cpu[i], pinned (hal_cpu_pin), and in the common case it takes
+ * no lock: it pops and pushes rounds of loaded and counts the hit.  lock
+ * is held whenever loaded or prev change (the owner's exchanges with the
+ * depot, a drain) and by readers on other CPUs (statistics), so those read
+ * two stable pointers; the hit counters and a magazine's round count are
+ * atomic for them, written by the owner with relaxed stores.
  */
 struct kmem_cpu_cache {
 	_Alignas(KMEM_CACHE_LINE) struct hal_spinlock lock;
 	struct kmem_magazine *loaded, *prev;
-	uint64_t alloc_hits, free_hits; /* served by loaded or prev */
+	_Atomic uint64_t alloc_hits, free_hits; /* served by loaded or prev */
 };
 
 /* ---- small helpers ---- */
@@ -79,6 +88,22 @@ static inline void *kmem_obj_at(const struct kmem_cache *c, const struct kmem_sl
 static inline bool kmem_bit(const uint64_t *map, unsigned i) { return (map[i / 64] >> (i % 64)) & 1u; }
 static inline void kmem_bit_set(uint64_t *map, unsigned i) { map[i / 64] |= (uint64_t)1 << (i % 64); }
 static inline void kmem_bit_clear(uint64_t *map, unsigned i) { map[i / 64] &= ~((uint64_t)1 << (i % 64)); }
+
+/* A magazine's round count, and a per-CPU hit counter bumped, by the owner
+ * (or with the magazine in hand): plain loads and stores on every CPU
+ * architecture, but atomic for readers elsewhere. */
+static inline uint32_t kmem_mag_count(const struct kmem_magazine *m)
+{
+	return atomic_load_explicit(&m->rounds, memory_order_relaxed);
+}
+static inline void kmem_mag_set_count(struct kmem_magazine *m, uint32_t n)
+{
+	atomic_store_explicit(&m->rounds, n, memory_order_relaxed);
+}
+static inline void kmem_cpu_hit(_Atomic uint64_t *counter)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1, memory_order_relaxed);
+}
 
 /* ---- slab_layer.c (the slab lock, c->lock) ---- */
 
@@ -123,23 +148,28 @@ int kmem_mag_init(struct kmem_cache *c);
 /* Free them; every magazine must be gone. */
 void kmem_mag_fini(struct kmem_cache *c);
 
-/* Slow paths, cpu lock held: exchange magazines with the depot (and make
- * an empty one when needed).  NULL / false: go to the slab layer. */
-void *kmem_mag_alloc_slow_locked(struct kmem_cache *c, struct kmem_cpu_cache *cc);
-bool kmem_mag_free_slow_locked(struct kmem_cache *c, struct kmem_cpu_cache *cc, void *obj);
+/* Slow paths of CPU cc, called pinned to it (hal_cpu_pin) with no lock
+ * held: exchange magazines with the depot under cc->lock (and make an
+ * empty one when needed), retiring magazines of an outgrown size as they
+ * leave the CPU.  NULL / false: go to the slab layer (nothing changed). */
+void *kmem_mag_alloc_slow(struct kmem_cache *c, struct kmem_cpu_cache *cc);
+bool kmem_mag_free_slow(struct kmem_cache *c, struct kmem_cpu_cache *cc, void *obj);
 
 /* Working-set reap of the depot: idle magazines back to the slabs. */
 void kmem_mag_reap_depot(struct kmem_cache *c);
-/* Every CPU's magazines and the whole depot back to the slabs. */
+/* Every CPU's magazines and the whole depot back to the slabs.  Contract:
+ * no other CPU is inside a call on c (drain, destroy). */
 void kmem_mag_purge(struct kmem_cache *c);
-/* Close the interval; maybe grow the magazine size (then purge). */
+/* Close the interval; maybe grow the magazine size (then flush the depot
+ * and the calling CPU's magazines; other CPUs retire theirs lazily). */
 void kmem_mag_update(struct kmem_cache *c);
 /* Frames freed by reaping the magazine caches. */
 size_t kmem_mag_reap_caches(struct kmem_cache *c);
 /* Frames of the per-CPU block and the magazine caches' slabs. */
 uint64_t kmem_mag_frames(struct kmem_cache *c);
 
-/* Check: cpu locks, depot lock and c->lock held by the caller.  Marks every
+/* Check: cpu locks, depot lock and c->lock held by the caller, no other
+ * CPU inside a call on c (its fast path takes no lock).  Marks every
  * round in its slab; adds the rounds to *rounds and the magazines to
  * *mags[cls]. */
 int kmem_mag_check_locked(struct kmem_cache *c, uint64_t *rounds, uint64_t *mags, const char **why);

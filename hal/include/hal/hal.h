@@ -31,6 +31,34 @@ paddr_t hal_phys_unmap(struct hal_machine *m, const void *p);
 unsigned hal_cpu_count(struct hal_machine *m);
 unsigned hal_cpu_id(struct hal_machine *m);
 
+/*
+ * Pin the caller to the CPU it runs on and return that CPU's index (as
+ * hal_cpu_id): until the matching hal_cpu_unpin, the caller is neither
+ * preempted nor migrated, so no other code runs on this CPU and data that
+ * only this CPU writes in the common case (per-CPU caches) may be read and
+ * written without a lock or an atomic read-modify-write (Linux's get_cpu /
+ * put_cpu, illumos's kpreempt_disable).  Pins nest; hal_cpu_unpin undoes
+ * one.  While pinned the caller must not block or sleep (spin locks are
+ * fine) and must not change CPU.  Data also written by interrupt handlers
+ * needs more than this: a kernel backend disables preemption only.
+ * Another CPU may touch this CPU's per-CPU data only under a contract that
+ * keeps this CPU out of the code that uses it (src/kmem: drain, destroy).
+ * The sim drives each simulated CPU with one host thread at a time, so
+ * pinning costs nothing there (hal/sim/sim.h says what debug builds check).
+ */
+unsigned hal_cpu_pin(struct hal_machine *m);
+void hal_cpu_unpin(struct hal_machine *m);
+
+/*
+ * Whether hal_cpu_unpin does anything on m.  false when a pinned caller can
+ * never be preempted or migrated anyway and the backend checks nothing: a
+ * kernel without preemption (Linux's !CONFIG_PREEMPT_COUNT, where
+ * preempt_enable is a compiler barrier), the sim's release build.  Fixed
+ * for m's lifetime, so a hot path may ask once and then leave the unpin
+ * call out when it is false; hal_cpu_pin must always be called.
+ */
+bool hal_cpu_unpin_needed(struct hal_machine *m);
+
 /* Console output of len bytes (no terminator needed). */
 void hal_console_write(struct hal_machine *m, const char *s, size_t len);
 
