@@ -49,6 +49,7 @@ static size_t scavenge_locked(struct vm_space *as)
 		return 0;
 	for (struct vm_area *v = vma_of(rb_first(&as->vmas)); v; v = vma_next(v))
 		if (v->flags & VMA_DEAD) {
+			vm_writeback_locked(as, v->start, v->end);
 			vm_zap_range(as, v->start, v->end);
 			vma_drop_anons(as, v, v->start, v->end);
 		}

@@ -169,8 +169,8 @@ static int fault_private(struct vm_space *as, struct vm_area *v, vaddr_t page, u
 			return rc;
 	}
 	if (anon && (anon->refcount == 1 || !write)) {
-		unsigned prot = anon->refcount == 1 ? v->prot : v->prot & ~VM_PROT_WRITE;
-		return map_frame(as, page, anon->pfn, vm_pte_prot(prot));
+		unsigned pte = anon->refcount == 1 ? vm_pte_prot(v->prot) : vm_pte_prot_ro(v->prot);
+		return map_frame(as, page, anon->pfn, pte);
 	}
 	if (!anon && !write && v->object) {
 		uint64_t pgoff = vma_pgoff(v, page);
@@ -181,7 +181,7 @@ static int fault_private(struct vm_space *as, struct vm_area *v, vaddr_t page, u
 			return rc;
 		if (!existed)
 			phys_frame(as->sys->phys, pfn)->private_data = tag;
-		rc = map_frame(as, page, pfn, vm_pte_prot(v->prot & ~VM_PROT_WRITE));
+		rc = map_frame(as, page, pfn, vm_pte_prot_ro(v->prot));
 		if (rc && !existed)
 			vm_object_forget(as->sys, v->object, pgoff);
 		return rc;

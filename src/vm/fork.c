@@ -98,7 +98,7 @@ static void write_protect_private(struct vm_space *parent)
 {
 	for (struct vm_area *v = vma_of(rb_first(&parent->vmas)); v; v = vma_next(v))
 		if (v->amap && !(v->flags & (VMA_SHARED | VMA_DONTFORK | VMA_WIPEONFORK)) && (v->prot & VM_PROT_WRITE))
-			pmap_protect(&parent->pmap, v->start, v->end, vm_pte_prot(v->prot & ~VM_PROT_WRITE));
+			pmap_protect(&parent->pmap, v->start, v->end, vm_pte_prot_ro(v->prot));
 }
 
 int vm_space_fork(struct vm_space *parent, struct vm_space **out)

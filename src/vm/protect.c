@@ -29,8 +29,8 @@ static void set_prot(struct vm_space *as, struct vm_area *v, uintptr_t prot)
 	v->prot = (uint32_t)prot;
 	/* A private page may be shared copy-on-write: write access is given
 	 * back page by page by the fault handler, which knows. */
-	unsigned pte = (v->flags & VMA_SHARED) ? v->prot : v->prot & ~VM_PROT_WRITE;
-	pmap_protect(&as->pmap, v->start, v->end, vm_pte_prot(pte));
+	unsigned pte = (v->flags & VMA_SHARED) ? vm_pte_prot(v->prot) : vm_pte_prot_ro(v->prot);
+	pmap_protect(&as->pmap, v->start, v->end, pte);
 }
 
 /* Walk [start, end) in address order as Linux's do_mprotect_pkey does: the
@@ -157,6 +157,7 @@ static int advice_allowed(const struct vm_area *v, int advice)
  * zeroes or the file's page), shared pages stay in their object. */
 static void drop_pages(struct vm_space *as, vaddr_t start, vaddr_t end)
 {
+	vm_writeback_locked(as, start, end); /* the dirty bits go with the translations */
 	vm_zap_range(as, start, end);
 	for (struct vm_area *v = vma_lower_bound(as, start); v && v->start < end; v = vma_next(v)) {
 		if (v->flags & VMA_SHARED)

@@ -74,8 +74,12 @@ static int move_mapping(struct vm_space *as, vaddr_t old, uint64_t old_len, uint
 	uint64_t slot = v->amap ? vma_slot(v, old) : 0;
 	if (v->amap && vm_amap_copy(as->sys, v->amap, slot, keep >> MMK_PAGE_SHIFT, &own))
 		return -MMK_ENOMEM;
-	if (!vma_range_free(as, dst, dst + new_len))
+	if (!vma_range_free(as, dst, dst + new_len)) {
+		vm_writeback_locked(as, dst, dst + new_len);
 		vm_zap_range(as, dst, dst + new_len);
+	}
+	/* A moved translation starts clean: write its dirty page back first. */
+	vm_writeback_locked(as, old, old + old_len);
 	int rc = move_ptes(as, old, dst, keep);
 	if (rc) {
 		if (own)

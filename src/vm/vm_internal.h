@@ -70,6 +70,10 @@ static inline void vm_frame_mapcount(struct vm_system *sys, paddr_t pa, int delt
 		f->refcount = (uint32_t)((int64_t)f->refcount + delta);
 }
 unsigned vm_pte_prot(unsigned vm_prot);
+/* The translation protection of vm_prot without write (copy-on-write,
+ * file pages in private mappings): still readable when vm_prot allows any
+ * access, as x86 reads whatever it may write. */
+static inline unsigned vm_pte_prot_ro(unsigned vm_prot) { return vm_pte_prot(vm_prot) & ~PMAP_PROT_WRITE; }
 void vm_unmap_frame(void *ctx, vaddr_t va, paddr_t pa, unsigned bits); /* pmap visitor: drop a mapping's frame ref */
 void vm_zap_range(struct vm_space *as, vaddr_t start, vaddr_t end);    /* remove translations, free frames */
 int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access);
