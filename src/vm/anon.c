@@ -76,18 +76,18 @@ int vm_anon_swap_in(struct vm_system *sys, struct vm_anon *a)
 	return 0;
 }
 
-int vm_anon_swap_out(struct vm_system *sys, struct vm_anon *a)
+int vm_anon_page_out(struct vm_system *sys, struct vm_anon *a, uint64_t *slot)
 {
-	uint64_t slot;
-	int rc = sys->swap.page_out(sys->swap.ctx, phys_frame_ptr(sys->phys, a->pfn), &slot);
-	if (rc)
-		return rc;
+	return sys->swap.page_out(sys->swap.ctx, phys_frame_ptr(sys->phys, a->pfn), slot);
+}
+
+void vm_anon_swapped(struct vm_system *sys, struct vm_anon *a, uint64_t slot)
+{
 	phys_free(sys->phys, a->pfn, 0);
 	a->swapped = true;
 	a->swap_slot = slot;
 	sys->user_frames--;
 	sys->page_outs++;
-	return 0;
 }
 
 int vm_amap_new(struct vm_system *sys, struct vm_amap **out)

@@ -51,14 +51,18 @@ static bool evict(struct vm_space *as, vaddr_t va)
 	if (!a || a->swapped || a->refcount != 1 || pmap_extract(&as->pmap, va, &pa, &bits) != 0 ||
 	    mmk_paddr_to_pfn(pa) != a->pfn || phys_frame(as->sys->phys, a->pfn)->refcount != 1)
 		return false;
-	/* Take the translation first so nobody writes the page while it goes
-	 * out; give it back if the pager refuses. */
-	pmap_remove(&as->pmap, va, va + MMK_PAGE_SIZE, vm_unmap_frame, as);
-	if (vm_anon_swap_out(as->sys, a) != 0) {
-		pmap_enter(&as->pmap, va, pa, bits & PMAP_PROT_ALL); /* a table page exists: cannot fail */
-		phys_frame(as->sys->phys, a->pfn)->refcount++;
+	/* Write-protect first (with shootdown) so nobody changes the page while
+	 * it goes out; a refusal then only gives write access back, which
+	 * needs no allocation.  The translation goes once the bytes are out. */
+	unsigned prot = bits & PMAP_PROT_ALL;
+	pmap_protect(&as->pmap, va, va + MMK_PAGE_SIZE, prot & ~PMAP_PROT_WRITE);
+	uint64_t slot;
+	if (vm_anon_page_out(as->sys, a, &slot) != 0) {
+		pmap_protect(&as->pmap, va, va + MMK_PAGE_SIZE, prot);
 		return false;
 	}
+	pmap_remove(&as->pmap, va, va + MMK_PAGE_SIZE, vm_unmap_frame, as);
+	vm_anon_swapped(as->sys, a, slot);
 	return true;
 }
 

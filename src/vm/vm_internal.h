@@ -105,9 +105,12 @@ void vm_anon_release(struct vm_system *sys, struct vm_anon *a);
 /* Bring a swapped anon's bytes back into a new frame: 0, -MMK_ENOMEM, or
  * the pager's error (the bytes stay in the pager). */
 int vm_anon_swap_in(struct vm_system *sys, struct vm_anon *a);
-/* Send a resident anon's bytes to the swap pager and free its frame (no
- * translation may map it).  0 or the pager's error (nothing changed). */
-int vm_anon_swap_out(struct vm_system *sys, struct vm_anon *a);
+/* Page-out in two steps, so a refusal changes nothing: copy a resident
+ * anon's bytes to the swap pager (0 and the slot, or the pager's error),
+ * then, once no translation maps the frame, free it and mark the anon
+ * swapped at slot. */
+int vm_anon_page_out(struct vm_system *sys, struct vm_anon *a, uint64_t *slot);
+void vm_anon_swapped(struct vm_system *sys, struct vm_anon *a, uint64_t slot);
 int vm_amap_new(struct vm_system *sys, struct vm_amap **out);
 void vm_amap_release(struct vm_system *sys, struct vm_amap *m);
 struct vm_anon *vm_amap_lookup(const struct vm_amap *m, uint64_t slot);
