@@ -239,11 +239,21 @@ static void add_pfn(pfn_t **v, uint64_t *n, uint64_t *cap, pfn_t pfn)
 
 /* Frames owned by the anons in the tracked spaces' amaps and by the pages
  * of the objects their VMAs map, each counted once (user_frames' recount;
- * objects named only by the caller, not mapped, are not seen). */
+ * objects named only by the caller, not mapped, are not seen unless the
+ * test lists them in fx->held). */
 static uint64_t owned_frames(struct vmfx *fx)
 {
 	pfn_t *v = NULL;
 	uint64_t n = 0, cap = 0;
+	for (int i = 0; i < VMFX_MAX_HELD; i++) {
+		uint64_t key = 0;
+		void *e;
+		if (fx->held[i] && fx->held[i]->type != VM_OBJECT_PHYS)
+			while ((e = radix_next(&fx->held[i]->pages, key, &key))) {
+				add_pfn(&v, &n, &cap, (pfn_t)((uintptr_t)e >> 1));
+				key++;
+			}
+	}
 	for (int i = 0; i < VMFX_MAX_SPACES; i++) {
 		if (!fx->spaces[i])
 			continue;

@@ -32,6 +32,7 @@
 #define PG MMK_PAGE_SIZE
 #define VMFX_MIB ((uint64_t)1 << 20)
 #define VMFX_MAX_SPACES 16
+#define VMFX_MAX_HELD 8
 
 struct vmfx {
 	struct sim_system s;
@@ -50,6 +51,10 @@ struct vmfx {
 	 * without a walk of its own). */
 	void (*visit)(void *ctx, struct vm_space *as, vaddr_t va, paddr_t pa, unsigned bits);
 	void *visit_ctx;
+	/* Optional: objects the test holds a reference on (open files, shm
+	 * segments); vmfx_check counts their pages as owned even while no VMA
+	 * maps them.  NULL entries are ignored. */
+	struct vm_object *held[VMFX_MAX_HELD];
 };
 
 /* Boot a PC of ram_bytes with ncpus CPUs; asserts success. */

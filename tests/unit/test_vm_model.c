@@ -21,10 +21,14 @@
  * predicted from the VMA the implementation reports, whose attributes the
  * page-by-page comparison has already vouched for.
  *
- * Known limitation of the foundation (vm.h: object pages come with issue
- * 3): a shared page dropped by DONTNEED or left behind by DONTUNMAP
- * re-faults as zero where Linux would find the object's page; the model
- * treats such contents as unknown and does not check them.
+ * Shared pages live in their object (issue 3): a shared page dropped by
+ * DONTNEED re-faults with the object's bytes, which the model checks (the
+ * byte written stays, the rest stays zero).  The model keeps one written
+ * byte per page, not per object page, so what it cannot follow is left
+ * unchecked: the old range that DONTUNMAP leaves behind (it maps the same
+ * object pages as the moved range), and pages a shared mapping grows into
+ * (the object may hold bytes from when the mapping was longer).  Several
+ * spaces, fork, files and eviction are test_vm_model_fork's.
  *
  * On a failure: the last steps, the model's view of the failing range, and
  * the layouts before and after the step.
@@ -537,7 +541,7 @@ static void model_move(struct model *m, vaddr_t old, uint64_t old_n, uint64_t ne
 		buf[i].shared = first.shared;
 		buf[i].obj = first.obj;
 		buf[i].objoff = first.obj ? first.objoff + i * PG : 0;
-		buf[i].known = 1;
+		buf[i].known = !first.shared; /* see the header */
 	}
 	if (dontunmap) {
 		for (uint64_t i = 0; i < old_n; i++) {
@@ -672,6 +676,9 @@ static void step_remap(struct model *m)
 		struct mpage last = *P(m, old + old_len - PG);
 		new_pages(m, old + old_len, new_n - old_n, last.prot, last.maxprot, last.shared, last.obj,
 			  last.obj ? last.objoff + PG : 0);
+		if (last.shared) /* see the header */
+			for (uint64_t k = old_n; k < new_n; k++)
+				P(m, old + k * PG)->known = 0;
 	}
 	mark_dirty(m, old, old + (old_len > new_len ? old_len : new_len));
 }
@@ -701,8 +708,10 @@ static void step_dontneed(struct model *m)
 	for (vaddr_t x = a; x < a + n * PG; x += PG) {
 		struct mpage *p = P(m, x);
 		p->resident = 0;
-		p->has = 0;
-		p->known = !p->shared; /* see the header: unknown for shared pages */
+		if (!p->shared) { /* private: zero again; shared: the object keeps the bytes */
+			p->has = 0;
+			p->known = 1;
+		}
 	}
 	mark_dirty(m, a, a + n * PG);
 }
