@@ -16,7 +16,6 @@ struct replay {
 	struct world w;
 	unsigned messages;
 	/* prepass results */
-	int *clone_parent;       /* per event: unused */
 	struct child_info *children;
 	size_t nchildren;
 	int root_tid;
