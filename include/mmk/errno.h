@@ -12,7 +12,9 @@
 
 #define MMK_EPERM 1
 #define MMK_ENOENT 2
+#define MMK_ESRCH 3
 #define MMK_EINTR 4
+#define MMK_EBADF 9
 #define MMK_EAGAIN 11
 #define MMK_ENOMEM 12
 #define MMK_EACCES 13
@@ -22,9 +24,13 @@
 #define MMK_ENODEV 19
 #define MMK_EINVAL 22
 #define MMK_ENOSPC 28
+#define MMK_EMLINK 31
 #define MMK_ERANGE 34
 #define MMK_ENOSYS 38
+#define MMK_EIDRM 43 /* the account (or object) was destroyed */
 #define MMK_EOVERFLOW 75
+#define MMK_EUSERS 87
+#define MMK_EOPNOTSUPP 95
 #define MMK_EALREADY 114 /* double free: the frame is already free */
 
 /* Name of an error code ("ENOMEM"), for reports; accepts n or -n. */

@@ -169,56 +169,56 @@ void kmem_report(struct kmem_cache *c, enum kmem_error kind, const struct kmem_s
 		 size_t offset, const char *other_cache)
 {
 	char line[256];
-	struct kmem_fmt f = { line, sizeof(line), 0 };
-	kmem_fmt_str(&f, "kmem: cache ");
-	kmem_fmt_str(&f, c->name);
-	kmem_fmt_str(&f, ": ");
+	struct mmk_fmt f = { line, sizeof(line), 0 };
+	mmk_fmt_str(&f, "kmem: cache ");
+	mmk_fmt_str(&f, c->name);
+	mmk_fmt_str(&f, ": ");
 	switch (kind) {
 	case KMEM_ERR_FOREIGN:
-		kmem_fmt_str(&f, "free of ");
-		kmem_fmt_hex(&f, (uintptr_t)obj);
-		kmem_fmt_str(&f, ", which lies in no slab");
+		mmk_fmt_str(&f, "free of ");
+		mmk_fmt_hex(&f, (uintptr_t)obj);
+		mmk_fmt_str(&f, ", which lies in no slab");
 		break;
 	case KMEM_ERR_WRONG_CACHE:
-		kmem_fmt_str(&f, "free of ");
-		kmem_fmt_hex(&f, (uintptr_t)obj);
-		kmem_fmt_str(&f, ", an object of cache ");
-		kmem_fmt_str(&f, other_cache);
+		mmk_fmt_str(&f, "free of ");
+		mmk_fmt_hex(&f, (uintptr_t)obj);
+		mmk_fmt_str(&f, ", an object of cache ");
+		mmk_fmt_str(&f, other_cache);
 		break;
 	case KMEM_ERR_INTERIOR:
-		kmem_fmt_str(&f, "free of ");
-		kmem_fmt_hex(&f, (uintptr_t)obj);
-		kmem_fmt_str(&f, ", not the start of an object");
+		mmk_fmt_str(&f, "free of ");
+		mmk_fmt_hex(&f, (uintptr_t)obj);
+		mmk_fmt_str(&f, ", not the start of an object");
 		break;
 	case KMEM_ERR_DOUBLE_FREE:
-		kmem_fmt_str(&f, "double free of ");
-		kmem_fmt_hex(&f, (uintptr_t)obj);
+		mmk_fmt_str(&f, "double free of ");
+		mmk_fmt_hex(&f, (uintptr_t)obj);
 		break;
 	case KMEM_ERR_TAG:
-		kmem_fmt_str(&f, "buffer tag of ");
-		kmem_fmt_hex(&f, (uintptr_t)obj);
-		kmem_fmt_str(&f, " corrupt");
+		mmk_fmt_str(&f, "buffer tag of ");
+		mmk_fmt_hex(&f, (uintptr_t)obj);
+		mmk_fmt_str(&f, " corrupt");
 		break;
 	case KMEM_ERR_REDZONE:
-		kmem_fmt_str(&f, "red zone of ");
-		kmem_fmt_hex(&f, (uintptr_t)obj);
-		kmem_fmt_str(&f, " overwritten at byte ");
-		kmem_fmt_dec(&f, offset);
+		mmk_fmt_str(&f, "red zone of ");
+		mmk_fmt_hex(&f, (uintptr_t)obj);
+		mmk_fmt_str(&f, " overwritten at byte ");
+		mmk_fmt_dec(&f, offset);
 		break;
 	case KMEM_ERR_POISON:
-		kmem_fmt_str(&f, "free object ");
-		kmem_fmt_hex(&f, (uintptr_t)obj);
-		kmem_fmt_str(&f, " written after free at byte ");
-		kmem_fmt_dec(&f, offset);
+		mmk_fmt_str(&f, "free object ");
+		mmk_fmt_hex(&f, (uintptr_t)obj);
+		mmk_fmt_str(&f, " written after free at byte ");
+		mmk_fmt_dec(&f, offset);
 		break;
 	}
-	kmem_fmt_str(&f, " (slab ");
+	mmk_fmt_str(&f, " (slab ");
 	if (s)
-		kmem_fmt_hex(&f, (uintptr_t)s);
+		mmk_fmt_hex(&f, (uintptr_t)s);
 	else
-		kmem_fmt_str(&f, "none");
-	kmem_fmt_str(&f, ")");
-	int n = kmem_fmt_end(&f);
+		mmk_fmt_str(&f, "none");
+	mmk_fmt_str(&f, ")");
+	int n = mmk_fmt_end(&f);
 	size_t len = n < 0 ? sizeof(line) - 1 : (size_t)n;
 
 	atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);

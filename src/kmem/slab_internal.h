@@ -8,13 +8,13 @@
  *   magazine.c     magazines, the depot, working set, resize, purge
  *   kmem_debug.c   buffer tags, red zones, poisoning, reports
  *   slab_stats.c   statistics and the slabinfo line
- *   slab_fmt.c     a tiny string builder for reports and slabinfo
  */
 #ifndef MMK_KMEM_SLAB_INTERNAL_H
 #define MMK_KMEM_SLAB_INTERNAL_H
 
 #include <mmk/errno.h>
 #include <mmk/kmem.h>
+#include "../lib/fmt.h"
 
 #define KMEM_SLAB_MAGIC 0x736c6162u  /* "slab" */
 #define KMEM_CACHE_MAGIC 0x6b6d656du /* "kmem" */
@@ -197,21 +197,5 @@ void kmem_report(struct kmem_cache *c, enum kmem_error kind, const struct kmem_s
 		 size_t offset, const char *other_cache);
 /* The cache's state word of obj (debug caches). */
 uint64_t kmem_tag_value(const void *obj, bool free);
-
-/* ---- slab_fmt.c ---- */
-
-struct kmem_fmt {
-	char *buf;
-	size_t len, pos; /* pos may exceed len: the length needed */
-};
-void kmem_fmt_str(struct kmem_fmt *f, const char *s);
-void kmem_fmt_dec(struct kmem_fmt *f, uint64_t v);
-void kmem_fmt_hex(struct kmem_fmt *f, uint64_t v);
-/* s left-aligned in width columns (at least one space after). */
-void kmem_fmt_col(struct kmem_fmt *f, const char *s, size_t width);
-/* v right-aligned in width columns, with a leading space. */
-void kmem_fmt_rdec(struct kmem_fmt *f, uint64_t v, size_t width);
-/* NUL-terminate; returns pos or -MMK_ENOSPC. */
-int kmem_fmt_end(struct kmem_fmt *f);
 
 #endif

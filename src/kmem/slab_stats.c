@@ -75,34 +75,34 @@ void kmem_cache_stats(struct kmem_cache *c, struct kmem_stats *st)
 
 int kmem_stats_format(const struct kmem_stats *st, char *buf, size_t len)
 {
-	struct kmem_fmt f = { buf, len, 0 };
+	struct mmk_fmt f = { buf, len, 0 };
 	if (!st) {
-		kmem_fmt_str(&f, "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+		mmk_fmt_str(&f, "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
 				 " : tunables <limit> <batchcount> <sharedfactor>"
 				 " : slabdata <active_slabs> <num_slabs> <sharedavail>"
 				 " : mmk <live> <in_magazines> <magazine> <resizes> <depot_full> <depot_empty>"
 				 " <contention> <allocs> <frees> <alloc_hits> <free_hits> <errors>");
-		return kmem_fmt_end(&f);
+		return mmk_fmt_end(&f);
 	}
-	kmem_fmt_col(&f, st->name, 17);
-	kmem_fmt_rdec(&f, st->objs_out, 6);
-	kmem_fmt_rdec(&f, st->objs_total, 6);
-	kmem_fmt_rdec(&f, st->obj_size, 6);
-	kmem_fmt_rdec(&f, st->objs_per_slab, 4);
-	kmem_fmt_rdec(&f, st->pages_per_slab, 4);
-	kmem_fmt_str(&f, " : tunables");
-	kmem_fmt_rdec(&f, st->mag_size, 4);
-	kmem_fmt_rdec(&f, st->mag_size, 4);
-	kmem_fmt_rdec(&f, 0, 4);
-	kmem_fmt_str(&f, " : slabdata");
-	kmem_fmt_rdec(&f, st->slabs - st->slabs_empty, 6);
-	kmem_fmt_rdec(&f, st->slabs, 6);
-	kmem_fmt_rdec(&f, st->depot_rounds, 6);
-	kmem_fmt_str(&f, " : mmk");
+	mmk_fmt_col(&f, st->name, 17);
+	mmk_fmt_rdec(&f, st->objs_out, 6);
+	mmk_fmt_rdec(&f, st->objs_total, 6);
+	mmk_fmt_rdec(&f, st->obj_size, 6);
+	mmk_fmt_rdec(&f, st->objs_per_slab, 4);
+	mmk_fmt_rdec(&f, st->pages_per_slab, 4);
+	mmk_fmt_str(&f, " : tunables");
+	mmk_fmt_rdec(&f, st->mag_size, 4);
+	mmk_fmt_rdec(&f, st->mag_size, 4);
+	mmk_fmt_rdec(&f, 0, 4);
+	mmk_fmt_str(&f, " : slabdata");
+	mmk_fmt_rdec(&f, st->slabs - st->slabs_empty, 6);
+	mmk_fmt_rdec(&f, st->slabs, 6);
+	mmk_fmt_rdec(&f, st->depot_rounds, 6);
+	mmk_fmt_str(&f, " : mmk");
 	const uint64_t tail[] = { st->live,       st->in_magazines, st->mag_size,       st->mag_resizes,
 				  st->depot_full, st->depot_empty,  st->depot_contention, st->allocs,
 				  st->frees,      st->cpu_alloc_hits, st->cpu_free_hits, st->errors };
 	for (unsigned k = 0; k < sizeof(tail) / sizeof(tail[0]); k++)
-		kmem_fmt_rdec(&f, tail[k], 0);
-	return kmem_fmt_end(&f);
+		mmk_fmt_rdec(&f, tail[k], 0);
+	return mmk_fmt_end(&f);
 }

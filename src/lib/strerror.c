@@ -7,7 +7,9 @@ const char *mmk_strerror(int err)
 	case 0: return "OK";
 	case MMK_EPERM: return "EPERM";
 	case MMK_ENOENT: return "ENOENT";
+	case MMK_ESRCH: return "ESRCH";
 	case MMK_EINTR: return "EINTR";
+	case MMK_EBADF: return "EBADF";
 	case MMK_EAGAIN: return "EAGAIN";
 	case MMK_ENOMEM: return "ENOMEM";
 	case MMK_EACCES: return "EACCES";
@@ -17,9 +19,13 @@ const char *mmk_strerror(int err)
 	case MMK_ENODEV: return "ENODEV";
 	case MMK_EINVAL: return "EINVAL";
 	case MMK_ENOSPC: return "ENOSPC";
+	case MMK_EMLINK: return "EMLINK";
 	case MMK_ERANGE: return "ERANGE";
 	case MMK_ENOSYS: return "ENOSYS";
+	case MMK_EIDRM: return "EIDRM";
 	case MMK_EOVERFLOW: return "EOVERFLOW";
+	case MMK_EUSERS: return "EUSERS";
+	case MMK_EOPNOTSUPP: return "EOPNOTSUPP";
 	case MMK_EALREADY: return "EALREADY";
 	default: return "E?";
 	}

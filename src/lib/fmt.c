@@ -1,20 +1,18 @@
 /*
- * kmem/slab_fmt.c - a tiny string builder for the slab allocator's reports
- * and slabinfo lines (the core has no libc, so no snprintf).
- *
- * Writes at most len - 1 characters and always NUL-terminates when len > 0;
- * pos keeps counting past the end so the caller learns the length needed.
+ * lib/fmt.c - the string builder of fmt.h.
  */
-#include "slab_internal.h"
+#include <mmk/errno.h>
 
-static void put(struct kmem_fmt *f, char ch)
+#include "fmt.h"
+
+static void put(struct mmk_fmt *f, char ch)
 {
 	if (f->pos + 1 < f->len)
 		f->buf[f->pos] = ch;
 	f->pos++;
 }
 
-void kmem_fmt_str(struct kmem_fmt *f, const char *s)
+void mmk_fmt_str(struct mmk_fmt *f, const char *s)
 {
 	if (!s)
 		s = "(null)";
@@ -33,7 +31,7 @@ static size_t utoa(char *tmp, uint64_t v, unsigned base)
 	return n;
 }
 
-void kmem_fmt_dec(struct kmem_fmt *f, uint64_t v)
+void mmk_fmt_dec(struct mmk_fmt *f, uint64_t v)
 {
 	char tmp[24];
 	size_t n = utoa(tmp, v, 10);
@@ -41,7 +39,7 @@ void kmem_fmt_dec(struct kmem_fmt *f, uint64_t v)
 		put(f, tmp[--n]);
 }
 
-void kmem_fmt_hex(struct kmem_fmt *f, uint64_t v)
+void mmk_fmt_hex(struct mmk_fmt *f, uint64_t v)
 {
 	char tmp[24];
 	size_t n = utoa(tmp, v, 16);
@@ -51,16 +49,16 @@ void kmem_fmt_hex(struct kmem_fmt *f, uint64_t v)
 		put(f, tmp[--n]);
 }
 
-void kmem_fmt_col(struct kmem_fmt *f, const char *s, size_t width)
+void mmk_fmt_col(struct mmk_fmt *f, const char *s, size_t width)
 {
 	size_t start = f->pos;
-	kmem_fmt_str(f, s);
+	mmk_fmt_str(f, s);
 	do
 		put(f, ' ');
 	while (f->pos - start < width);
 }
 
-void kmem_fmt_rdec(struct kmem_fmt *f, uint64_t v, size_t width)
+void mmk_fmt_rdec(struct mmk_fmt *f, uint64_t v, size_t width)
 {
 	char tmp[24];
 	size_t n = utoa(tmp, v, 10);
@@ -71,7 +69,7 @@ void kmem_fmt_rdec(struct kmem_fmt *f, uint64_t v, size_t width)
 		put(f, tmp[--n]);
 }
 
-int kmem_fmt_end(struct kmem_fmt *f)
+int mmk_fmt_end(struct mmk_fmt *f)
 {
 	if (f->len == 0)
 		return -MMK_ENOSPC;
