@@ -137,6 +137,8 @@ struct kmem_cache {
 	struct phys *phys;         /* frame source (and its failpoint) */
 	struct hal_machine *machine; /* phys->machine, one load nearer the fast path */
 	bool unpin;                /* hal_cpu_unpin_needed(machine) */
+	bool plain;                /* magazines, no debug, no zeroing, no unpin: the fast paths serve it */
+	struct mmk_failpoint *failpoint; /* phys->failpoint, one load nearer the fast path */
 	unsigned flags;            /* KMEM_* */
 	kmem_ctor_fn ctor;
 	kmem_dtor_fn dtor;
@@ -154,6 +156,9 @@ struct kmem_cache {
 	size_t colour_step, colour_max; /* colours 0, step, 2*step, ... <= max (bytes) */
 	uint64_t div_magic;        /* ceil(2^40 / obj_size): offset -> index without a divide */
 	uintptr_t dm_lo, dm_hi;    /* direct map of the frame database's span */
+	struct mmk_frame *frames;  /* phys->frames: one load nearer the free path */
+	uintptr_t dm_bias;         /* physical minus direct-map address (mod 2^64) */
+	uintptr_t slab_mask;       /* slab bytes - 1 */
 	unsigned ncpus;            /* per-CPU caches (hal_cpu_count at init); 0: none */
 	unsigned mag_class_max;    /* largest magazine class this cache may grow to */
 	struct kmem_cpu_cache *cpu; /* ncpus entries, in frames of its own; NULL if none */
@@ -174,7 +179,6 @@ struct kmem_cache {
 	uint64_t slab_frees;       /* objects users gave straight back to slabs */
 	uint64_t slabs_created, slabs_freed;
 
-	_Atomic uint64_t live;     /* objects held by users (not in any magazine) */
 	_Atomic uint64_t errors;   /* reports made */
 	uint32_t magic;            /* KMEM_CACHE_MAGIC while initialised */
 };
@@ -321,6 +325,15 @@ struct kmem_stats {
  * alloc/free (a consistent snapshot only when no other CPU is inside a
  * call on c). */
 void kmem_cache_stats(struct kmem_cache *c, struct kmem_stats *st);
+
+/*
+ * Objects held by users of c (not in any slab's free set or magazine):
+ * successful allocations minus frees.  Derived from the slab layer's
+ * counters and each CPU's hit counters, so the fast paths keep no shared
+ * count (a locked add on every call cost more than the rest of the pair).
+ * Exact when no other CPU is inside a call on c; takes c's slab lock.
+ */
+uint64_t kmem_cache_live(struct kmem_cache *c);
 
 /*
  * One /proc/slabinfo-like line (slabinfo 2.1 fields, then mmk's) for st, or

@@ -58,10 +58,11 @@
  *       are full, empty ones empty, all of the current class (a CPU's may
  *       be older: section 5); the depot counts equal recounts and the
  *       working-set minimums do not exceed them.
- *    I5 live = (objects out of slabs) - (rounds in all magazines) =
- *       allocs - frees, where allocs = CPU alloc hits + slab allocs and
- *       frees = CPU free hits + slab frees; each magazine cache's live is
- *       the number of magazines found.
+ *    I5 (objects out of slabs) - (rounds in all magazines) = allocs -
+ *       frees, where allocs = CPU alloc hits + slab allocs and frees = CPU
+ *       free hits + slab frees: that difference is what kmem_cache_live
+ *       reports, so no shared count is kept; each magazine cache's live
+ *       count is the number of magazines found.
  *    I6 Debug: each object in a slab or magazine has the FREE state word,
  *       an intact red zone and (POISON) intact poison; each object held by
  *       a user has the ALLOC word and an intact red zone.
@@ -97,9 +98,12 @@
  *      builds check it (hal/sim/sim.h), ThreadSanitizer checks the rest.
  *    depot.lock guards the depot (and mag_class changes under it); the
  *    slab lock guards the slab lists, the slabs' in_use/bitmap/links,
- *    colour_next and the slab counters.  live and errors are atomic; live
- *    is the one shared word the fast path writes (an atomic add), because
- *    other subsystems read it directly.  A slab header's first line
+ *    colour_next and the slab counters.  errors is atomic.  The fast path
+ *    writes no shared word: an atomic add on a shared live count cost more
+ *    than the rest of an alloc+free pair, so live is derived (I5).  The
+ *    fast path is out of line from the rest (alloc_general, free_general)
+ *    so it saves no registers, and it serves only "plain" caches (no
+ *    debug tags, no zeroing): one flag tested.  A slab header's first line
  *    (magic, colour, cache, base) is immutable, so the pointer lookup of
  *    free runs with no lock.  ctor, dtor, phys_alloc of a slab and the
  *    report sink run with no kmem lock held (the slab lock is dropped to
@@ -179,7 +183,6 @@ int kmem_cache_create(struct kmem_cache *c, struct phys *ph, const char *name, s
 	c->arg = arg;
 	hal_spin_init(&c->lock);
 	hal_spin_init(&c->depot.lock);
-	atomic_init(&c->live, 0);
 	atomic_init(&c->errors, 0);
 	atomic_init(&c->mag_class, 0);
 	c->size = size;
@@ -196,11 +199,17 @@ int kmem_cache_create(struct kmem_cache *c, struct phys *ph, const char *name, s
 		return rc;
 	c->dm_lo = (uintptr_t)hal_phys_map(ph->machine, mmk_pfn_to_paddr(ph->base_pfn));
 	c->dm_hi = c->dm_lo + (uintptr_t)((ph->end_pfn - ph->base_pfn) << MMK_PAGE_SHIFT);
+	c->frames = ph->frames;
+	c->dm_bias = (uintptr_t)mmk_pfn_to_paddr(ph->base_pfn) - c->dm_lo;
 	if (!(flags & KMEM_NOMAGAZINE)) {
 		rc = kmem_mag_init(c);
 		if (rc)
 			return rc;
 	}
+	/* The fast paths below serve only caches that need nothing but a
+	 * magazine round: no debug tags, no zeroing, no unpin. */
+	c->plain = c->cpu && !(flags & (KMEM_DEBUG_ANY | KMEM_ZERO));
+	c->failpoint = ph->failpoint;
 	c->magic = KMEM_CACHE_MAGIC;
 	return 0;
 }
@@ -223,7 +232,7 @@ void kmem_cache_set_report(struct kmem_cache *c, kmem_report_fn fn, void *arg)
 
 int kmem_cache_destroy(struct kmem_cache *c)
 {
-	if (atomic_load(&c->live))
+	if (kmem_cache_live(c))
 		return -MMK_EBUSY;
 	kmem_mag_purge(c);
 	kmem_slab_reap(c);
@@ -250,17 +259,7 @@ static int free_validated(struct kmem_cache *c, struct kmem_slab *s, unsigned i,
 		bool done = false;
 		if (id < c->ncpus) {
 			struct kmem_cpu_cache *cc = &c->cpu[id];
-			struct kmem_magazine *m = cc->loaded;
-			uint32_t n;
-			if (m && (n = kmem_mag_count(m)) < m->size) {
-				m->round[n] = obj;
-				kmem_mag_set_count(m, n + 1);
-				kmem_cpu_hit(&cc->free_hits);
-				atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
-				done = true;
-			} else {
-				done = kmem_mag_free_slow(c, cc, obj);
-			}
+			done = kmem_cpu_push(cc, obj) || kmem_mag_free_slow(c, cc, obj);
 		}
 		if (c->unpin)
 			hal_cpu_unpin(hm);
@@ -304,7 +303,9 @@ static bool failpoint_fires(struct kmem_cache *c)
 	return hit;
 }
 
-void *kmem_cache_alloc(struct kmem_cache *c)
+/* Everything kmem_cache_alloc does when the fast path cannot serve (out of
+ * line, so the fast path saves no registers for it). */
+static __attribute__((noinline)) void *alloc_general(struct kmem_cache *c)
 {
 	void *obj = NULL;
 	if (failpoint_fires(c))
@@ -316,16 +317,9 @@ void *kmem_cache_alloc(struct kmem_cache *c)
 		unsigned id = hal_cpu_pin(hm);
 		if (id < c->ncpus) {
 			struct kmem_cpu_cache *cc = &c->cpu[id];
-			struct kmem_magazine *m = cc->loaded;
-			uint32_t n;
-			if (m && (n = kmem_mag_count(m)) != 0) {
-				obj = m->round[n - 1];
-				kmem_mag_set_count(m, n - 1);
-				kmem_cpu_hit(&cc->alloc_hits);
-				atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
-			} else {
+			obj = kmem_cpu_pop(cc);
+			if (!obj)
 				obj = kmem_mag_alloc_slow(c, cc);
-			}
 		}
 		if (c->unpin)
 			hal_cpu_unpin(hm);
@@ -337,7 +331,37 @@ void *kmem_cache_alloc(struct kmem_cache *c)
 	return obj;
 }
 
-int kmem_cache_free(struct kmem_cache *c, void *obj)
+/* The disarmed failpoint, read with one load (see failpoint_fires). */
+static inline bool failpoint_armed(const struct kmem_cache *c)
+{
+	return c->failpoint && __atomic_load_n(&c->failpoint->countdown, __ATOMIC_RELAXED) != 0;
+}
+
+/*
+ * The fast path: a plain cache, the failpoint disarmed, a round in the
+ * loaded magazine.  A leaf of straight-line loads and stores on this CPU's
+ * data; everything else goes to alloc_general, which tries the same
+ * again on its way.
+ */
+void *kmem_cache_alloc(struct kmem_cache *c)
+{
+	if (__builtin_expect(c->plain && !failpoint_armed(c), 1)) {
+		struct hal_machine *hm = c->machine;
+		unsigned id = hal_cpu_pin(hm);
+		void *obj = NULL;
+		if (id < c->ncpus) {
+			obj = kmem_cpu_pop(&c->cpu[id]);
+		}
+		if (c->unpin)
+			hal_cpu_unpin(hm);
+		if (obj)
+			return obj;
+	}
+	return alloc_general(c);
+}
+
+/* Everything kmem_cache_free does when the fast path cannot serve. */
+static __attribute__((noinline)) int free_general(struct kmem_cache *c, void *obj)
 {
 	struct kmem_slab *s;
 	unsigned i;
@@ -353,6 +377,28 @@ int kmem_cache_free(struct kmem_cache *c, void *obj)
 			return rc;
 	}
 	return free_validated(c, s, i, obj);
+}
+
+/*
+ * The fast path: a plain cache, obj validated as one of its objects, room
+ * in the loaded magazine (the mirror of kmem_cache_alloc's).
+ */
+int kmem_cache_free(struct kmem_cache *c, void *obj)
+{
+	uint64_t i;
+	if (__builtin_expect(c->plain && kmem_slab_of_fast(c, (uintptr_t)obj, &i) != NULL, 1)) {
+		struct hal_machine *hm = c->machine;
+		unsigned id = hal_cpu_pin(hm);
+		bool done = false;
+		if (id < c->ncpus) {
+			done = kmem_cpu_push(&c->cpu[id], obj);
+		}
+		if (c->unpin)
+			hal_cpu_unpin(hm);
+		if (done)
+			return 0;
+	}
+	return free_general(c, obj);
 }
 
 /* ---- reclaim ---- */
@@ -404,24 +450,21 @@ int kmem_cache_check(struct kmem_cache *c, const char **why)
 	int rc = kmem_slab_check_locked(c, &out, why);
 	if (!rc)
 		rc = kmem_mag_check_locked(c, &rounds, mags, why);
-	uint64_t live = atomic_load(&c->live);
-	if (!rc && out - rounds != live) {
-		*why = "kmem: live differs from objects out of slabs minus magazine rounds";
-		rc = -MMK_EINVAL;
-	}
+	/* Users hold what left the slabs and is in no magazine; the counters
+	 * (what kmem_cache_live reports) must agree. */
 	uint64_t allocs = c->slab_allocs, frees = c->slab_frees;
 	for (unsigned k = 0; k < c->ncpus; k++) {
 		allocs += atomic_load_explicit(&c->cpu[k].alloc_hits, memory_order_relaxed);
 		frees += atomic_load_explicit(&c->cpu[k].free_hits, memory_order_relaxed);
 	}
-	if (!rc && allocs - frees != live) {
-		*why = "kmem: allocs - frees != live";
+	if (!rc && out - rounds != allocs - frees) {
+		*why = "kmem: allocs - frees differs from objects out of slabs minus magazine rounds";
 		rc = -MMK_EINVAL;
 	}
 	if (!rc && (c->flags & KMEM_DEBUG_ANY))
 		rc = kmem_slab_each_object_locked(c, check_object, (void *)why);
 	for (unsigned k = 0; !rc && c->cpu && k < KMEM_MAG_CLASSES; k++) {
-		if (atomic_load(&c->mag_cache[k].live) != mags[k]) {
+		if (kmem_cache_live(&c->mag_cache[k]) != mags[k]) {
 			*why = "kmem: magazines allocated differ from magazines held";
 			rc = -MMK_EINVAL;
 		} else {

@@ -63,7 +63,7 @@ int kmalloc_fini(struct kmalloc_heap *h)
 	if (h->large_blocks)
 		return -MMK_EBUSY;
 	for (unsigned i = 0; i < KMALLOC_NR_CLASSES; i++)
-		if (h->classes[i].live)
+		if (kmem_cache_live(&h->classes[i]))
 			return -MMK_EBUSY;
 	for (unsigned i = 0; i < KMALLOC_NR_CLASSES; i++)
 		kmem_cache_destroy(&h->classes[i]);

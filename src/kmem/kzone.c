@@ -129,7 +129,7 @@ int kzone_check(struct kzone *z, const char **why)
 		if (f->mark != KZONE_FREE_MARK)
 			break;
 	hal_spin_unlock(&z->lock);
-	if (n != z->nblocks - z->used || z->cache.live != z->nblocks) {
+	if (n != z->nblocks - z->used || kmem_cache_live(&z->cache) != z->nblocks) {
 		*why = "kzone: free list length differs from nblocks - used";
 		return -MMK_EINVAL;
 	}

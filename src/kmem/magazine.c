@@ -186,14 +186,8 @@ void *kmem_mag_alloc_slow(struct kmem_cache *c, struct kmem_cpu_cache *cc)
 	hal_spin_lock(&cc->lock);
 	for (;;) {
 		struct kmem_magazine *m = cc->loaded, *p = cc->prev;
-		uint32_t n;
-		if (m && (n = kmem_mag_count(m)) != 0) {
-			obj = m->round[n - 1];
-			kmem_mag_set_count(m, n - 1);
-			kmem_cpu_hit(&cc->alloc_hits);
-			atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
+		if ((obj = kmem_cpu_pop(cc)) != NULL)
 			break;
-		}
 		if (p && kmem_mag_count(p)) { /* previous is full: swap */
 			cc->loaded = p;
 			cc->prev = m;
@@ -228,15 +222,8 @@ bool kmem_mag_free_slow(struct kmem_cache *c, struct kmem_cpu_cache *cc, void *o
 	hal_spin_lock(&cc->lock);
 	for (;;) {
 		struct kmem_magazine *m = cc->loaded, *p = cc->prev;
-		uint32_t n;
-		if (m && (n = kmem_mag_count(m)) < m->size) {
-			m->round[n] = obj;
-			kmem_mag_set_count(m, n + 1);
-			kmem_cpu_hit(&cc->free_hits);
-			atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
-			done = true;
+		if ((done = kmem_cpu_push(cc, obj)))
 			break;
-		}
 		if (p && kmem_mag_count(p) == 0) { /* previous is empty: swap */
 			cc->loaded = p;
 			cc->prev = m;

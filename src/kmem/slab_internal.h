@@ -105,6 +105,33 @@ static inline void kmem_cpu_hit(_Atomic uint64_t *counter)
 	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
+/* A round from cc's loaded magazine, or NULL when it is empty or absent.
+ * Pinned to cc's CPU (or holding cc->lock). */
+static inline void *kmem_cpu_pop(struct kmem_cpu_cache *cc)
+{
+	struct kmem_magazine *m = cc->loaded;
+	uint32_t n;
+	if (!m || (n = kmem_mag_count(m)) == 0)
+		return NULL;
+	void *obj = m->round[n - 1];
+	kmem_mag_set_count(m, n - 1);
+	kmem_cpu_hit(&cc->alloc_hits);
+	return obj;
+}
+
+/* Put obj in cc's loaded magazine: false when it is full or absent. */
+static inline bool kmem_cpu_push(struct kmem_cpu_cache *cc, void *obj)
+{
+	struct kmem_magazine *m = cc->loaded;
+	uint32_t n;
+	if (!m || (n = kmem_mag_count(m)) >= m->size)
+		return false;
+	m->round[n] = obj;
+	kmem_mag_set_count(m, n + 1);
+	kmem_cpu_hit(&cc->free_hits);
+	return true;
+}
+
 /* ---- slab_layer.c (the slab lock, c->lock) ---- */
 
 /* Geometry: slab order, objects per slab, colours.  -MMK_EINVAL if none fits. */
@@ -113,7 +140,44 @@ int kmem_slab_geometry(struct kmem_cache *c);
 /* Where obj lies, without any lock (valid pointers were published to this
  * CPU by the lock that handed them out).  0 with *sp and *ip, or
  * KMEM_ERR_FOREIGN / _WRONG_CACHE / _INTERIOR (*sp set for the last two). */
-int kmem_slab_locate(const struct kmem_cache *c, const void *obj, struct kmem_slab **sp, unsigned *ip);
+int kmem_slab_locate_slow(const struct kmem_cache *c, const void *obj, struct kmem_slab **sp, unsigned *ip);
+
+/*
+ * The slab and index of obj, validated (every free passes here): 0, or a
+ * KMEM_ERR_* kind with *sp the slab when one was found.  The fast case is
+ * an object of this cache: a slab is 2^slab_order frames aligned alike in
+ * physical memory (buddy), so where its header would be is arithmetic, and
+ * the frame database (which names the slab of every slab frame) confirms
+ * it in a load issued alongside the header's instead of before it.
+ * Anything else takes kmem_slab_locate_slow, which says what it is.
+ */
+static inline struct kmem_slab *kmem_slab_of_fast(const struct kmem_cache *c, uintptr_t p, uint64_t *index)
+{
+	if (p < c->dm_lo || p >= c->dm_hi)
+		return NULL;
+	uintptr_t head = p - ((p + c->dm_bias) & c->slab_mask);
+	uint64_t pd = c->frames[(p - c->dm_lo) >> MMK_PAGE_SHIFT].private_data;
+	struct kmem_slab *s = (struct kmem_slab *)head;
+	if (pd != head || head < c->dm_lo || s->magic != KMEM_SLAB_MAGIC || s->cache != c || p < (uintptr_t)s->base)
+		return NULL;
+	uint64_t off = p - (uintptr_t)s->base;
+	uint64_t i = (off * c->div_magic) >> 40; /* exact: off < 2^17, obj_size < 2^23 */
+	if (i >= c->objs_per_slab || i * c->obj_size != off)
+		return NULL;
+	*index = i;
+	return s;
+}
+
+static inline int kmem_slab_locate(const struct kmem_cache *c, const void *obj, struct kmem_slab **sp, unsigned *ip)
+{
+	uint64_t i;
+	struct kmem_slab *s = kmem_slab_of_fast(c, (uintptr_t)obj, &i);
+	if (!s)
+		return kmem_slab_locate_slow(c, obj, sp, ip);
+	*sp = s;
+	*ip = (unsigned)i;
+	return 0;
+}
 
 /* An object for a user straight from the slabs (growing by one slab if
  * needed; the slab lock is dropped around growth); live++ under the lock.

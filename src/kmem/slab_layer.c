@@ -27,6 +27,7 @@ int kmem_slab_geometry(struct kmem_cache *c)
 		c->slab_order++;
 	while (c->slab_order < KMEM_MAX_SLAB_ORDER && objs_fit(c) == 0)
 		c->slab_order++;
+	c->slab_mask = ((uintptr_t)MMK_PAGE_SIZE << c->slab_order) - 1;
 	size_t n = objs_fit(c);
 	if (n == 0)
 		return -MMK_EINVAL;
@@ -80,7 +81,7 @@ static struct kmem_slab_list *list_for(struct kmem_cache *c, const struct kmem_s
 
 /* ---- lookup ---- */
 
-int kmem_slab_locate(const struct kmem_cache *c, const void *obj, struct kmem_slab **sp, unsigned *ip)
+int kmem_slab_locate_slow(const struct kmem_cache *c, const void *obj, struct kmem_slab **sp, unsigned *ip)
 {
 	uintptr_t p = (uintptr_t)obj;
 	const struct phys *ph = c->phys;
@@ -207,7 +208,6 @@ void *kmem_slab_alloc(struct kmem_cache *c)
 	s->in_use++;
 	list_push(list_for(c, s), s);
 	c->slab_allocs++;
-	atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
 	hal_spin_unlock(&c->lock);
 	return kmem_obj_at(c, s, i);
 }
@@ -238,7 +238,6 @@ int kmem_slab_free_user(struct kmem_cache *c, struct kmem_slab *s, unsigned i)
 	}
 	struct kmem_slab *doomed = release_locked(c, s, i);
 	c->slab_frees++;
-	atomic_fetch_sub_explicit(&c->live, 1, memory_order_relaxed);
 	hal_spin_unlock(&c->lock);
 	if (doomed)
 		slab_destroy(c, doomed);

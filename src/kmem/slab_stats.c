@@ -69,7 +69,7 @@ void kmem_cache_stats(struct kmem_cache *c, struct kmem_stats *st)
 	hal_spin_unlock(&c->lock);
 	st->objs_total = st->slabs * c->objs_per_slab;
 	st->slab_frames = st->slabs << c->slab_order;
-	st->live = atomic_load(&c->live);
+	st->live = st->allocs - st->frees;
 	st->errors = atomic_load(&c->errors);
 }
 
@@ -105,4 +105,18 @@ int kmem_stats_format(const struct kmem_stats *st, char *buf, size_t len)
 	for (unsigned k = 0; k < sizeof(tail) / sizeof(tail[0]); k++)
 		mmk_fmt_rdec(&f, tail[k], 0);
 	return mmk_fmt_end(&f);
+}
+
+uint64_t kmem_cache_live(struct kmem_cache *c)
+{
+	uint64_t allocs = 0, frees = 0;
+	for (unsigned k = 0; k < c->ncpus; k++) {
+		allocs += atomic_load_explicit(&c->cpu[k].alloc_hits, memory_order_relaxed);
+		frees += atomic_load_explicit(&c->cpu[k].free_hits, memory_order_relaxed);
+	}
+	hal_spin_lock(&c->lock);
+	allocs += c->slab_allocs;
+	frees += c->slab_frees;
+	hal_spin_unlock(&c->lock);
+	return allocs - frees;
 }

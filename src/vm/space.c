@@ -96,8 +96,8 @@ int vm_system_fini(struct vm_system *sys)
 		space_free(sys->shared_map);
 		sys->shared_map = NULL;
 	}
-	if (sys->vma_cache.live || sys->object_cache.live || sys->space_cache.live || sys->anon_cache.live ||
-	    sys->amap_cache.live || sys->radix_cache.live)
+	if (kmem_cache_live(&sys->vma_cache) || kmem_cache_live(&sys->object_cache) || kmem_cache_live(&sys->space_cache) || kmem_cache_live(&sys->anon_cache) ||
+	    kmem_cache_live(&sys->amap_cache) || kmem_cache_live(&sys->radix_cache))
 		return -MMK_EBUSY;
 	kmem_cache_destroy(&sys->vma_cache);
 	kmem_cache_destroy(&sys->object_cache);

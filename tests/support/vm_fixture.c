@@ -107,8 +107,8 @@ void vmfx_shutdown(struct vmfx *fx)
 	VMFX_EQ(fx, fx->s.vm.spaces, 0);
 	VMFX_EQ(fx, fx->s.vm.user_frames, 0);
 	VMFX_EQ(fx, fx->s.vm.pt_pages, 0);
-	VMFX_EQ(fx, fx->s.vm.vma_cache.live, 0);
-	VMFX_EQ(fx, fx->s.vm.object_cache.live, 0);
+	VMFX_EQ(fx, kmem_cache_live(&fx->s.vm.vma_cache), 0);
+	VMFX_EQ(fx, kmem_cache_live(&fx->s.vm.object_cache), 0);
 	VMFX_EQ(fx, vmfx_free_frames(fx), fx->s.boot_free_frames);
 	VMFX_RC(fx, sim_system_shutdown(&fx->s), 0);
 	free(fx->frame_refs);

@@ -132,7 +132,7 @@ static void test_init_keeps_first_cut_semantics(void **state)
 	assert_int_equal(kmem_cache_free(&c, q), -MMK_EALREADY);
 	assert_int_equal(fx->kinds[KMEM_ERR_DOUBLE_FREE], 1);
 	kfx_check(&c);
-	assert_int_equal(c.live, 0);
+	assert_int_equal(kmem_cache_live(&c), 0);
 	assert_true(kmem_cache_reap(&c) > 0);
 	assert_int_equal(kfx_free_frames(fx), free0);
 	assert_int_equal(kmem_cache_destroy(&c), 0);
@@ -164,7 +164,7 @@ static void test_alloc_free_sizes_and_alignments(void **state)
 						assert_ptr_not_equal(v[i], v[j]);
 				}
 				kfx_check(&c);
-				assert_int_equal(c.live, n);
+				assert_int_equal(kmem_cache_live(&c), n);
 				for (unsigned i = 0; i < n; i++) {
 					const unsigned char *b = v[i];
 					assert_int_equal(b[0], (unsigned char)i);
@@ -172,7 +172,7 @@ static void test_alloc_free_sizes_and_alignments(void **state)
 					assert_int_equal(kmem_cache_free(&c, v[i]), 0);
 				}
 				kfx_check(&c);
-				assert_int_equal(c.live, 0);
+				assert_int_equal(kmem_cache_live(&c), 0);
 				assert_int_equal(kmem_cache_destroy(&c), 0);
 				assert_int_equal(kfx_free_frames(fx), free0);
 				free(v);
@@ -456,7 +456,7 @@ static void test_check_finds_unseen_double_free(void **state)
 	/* Taking both copies out and freeing one repairs the books. */
 	assert_ptr_equal(kmem_cache_alloc(&c), a);
 	assert_ptr_equal(kmem_cache_alloc(&c), a);
-	assert_int_equal(c.live, 1);
+	assert_int_equal(kmem_cache_live(&c), 1);
 	assert_int_equal(kmem_cache_free(&c, a), 0);
 	kfx_check(&c);
 	assert_int_equal(kmem_cache_destroy(&c), 0);
@@ -534,7 +534,7 @@ static void test_no_kernel_frames_gives_null(void **state)
 	kfx_create(fx, &c, "starved", 64, 8, NULL, NULL, NULL, KMEM_NOMAGAZINE);
 	assert_null(kmem_cache_alloc(&c));
 	kfx_check(&c);
-	assert_int_equal(c.live, 0);
+	assert_int_equal(kmem_cache_live(&c), 0);
 	assert_int_equal(c.slabs_created, 0);
 	release_all(fx, g);
 	void *p = kmem_cache_alloc(&c);

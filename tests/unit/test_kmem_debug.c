@@ -318,7 +318,7 @@ static void test_every_flag_combination(void **state)
 				if (op % 131 == 0)
 					kmem_cache_reap(&c);
 				kfx_check(&c);
-				assert_int_equal(c.live, n);
+				assert_int_equal(kmem_cache_live(&c), n);
 			}
 			while (n)
 				assert_int_equal(kmem_cache_free(&c, live[--n]), 0);

@@ -44,7 +44,7 @@ static int teardown(void **state)
 	mmk_failpoint_arm(&f->s.failpoint, 0, false);
 	radix_destroy(&f->t);
 	assert_int_equal(f->t.nodes, 0);
-	assert_int_equal(f->cache.live, 0);
+	assert_int_equal(kmem_cache_live(&f->cache), 0);
 	assert_int_equal(kmem_cache_destroy(&f->cache), 0);
 	assert_int_equal(sim_system_free_frames(&f->s), f->s.boot_free_frames);
 	assert_int_equal(sim_system_shutdown(&f->s), 0);
@@ -575,7 +575,7 @@ static void test_enomem_sweep(void **state)
 				take(t, &now);
 				assert_same(&before, &now);
 				assert_null(radix_lookup(t, key));
-				assert_int_equal(f->cache.live, t->nodes); /* failed attempts gave nodes back */
+				assert_int_equal(kmem_cache_live(&f->cache), t->nodes); /* failed attempts gave nodes back */
 				failures++;
 				assert_true(nth < 100);
 			}
@@ -807,7 +807,7 @@ static void test_model(void **state)
 		}
 		assert_int_equal(radix_count(t), m->n);
 		assert_int_equal(t->reservations, m->nres);
-		assert_int_equal(f->cache.live, t->nodes);
+		assert_int_equal(kmem_cache_live(&f->cache), t->nodes);
 		if (m->n > maxn)
 			maxn = m->n;
 		if (t->nodes > maxnodes)

@@ -239,9 +239,9 @@ static void hold_dummy(struct sweep *sw)
 	sw->dummies[sw->ndummies++] = o;
 }
 
-static uint64_t free_objects(const struct kmem_cache *c)
+static uint64_t free_objects(struct kmem_cache *c)
 {
-	return (c->slabs_created - c->slabs_freed) * c->objs_per_slab - c->live;
+	return (c->slabs_created - c->slabs_freed) * c->objs_per_slab - kmem_cache_live(c);
 }
 
 /* Leave the VMA cache (reaped, so without empty slabs) with exactly slack
@@ -316,7 +316,7 @@ static void sweep(const struct sweep_op *op)
 			if (op->partial_hi)
 				split_state(sw, op, &in0, &out0);
 			uint64_t free0 = vmfx_free_frames(fx);
-			uint64_t live0 = fx->s.vm.vma_cache.live, objs0 = fx->s.vm.object_cache.live;
+			uint64_t live0 = kmem_cache_live(&fx->s.vm.vma_cache), objs0 = kmem_cache_live(&fx->s.vm.object_cache);
 			uint64_t spaces0 = fx->s.vm.spaces, failed0 = fp->failed;
 
 			vmfx_op(fx, "%s: run with allocation %u failing (slack %u)", op->name, n, slack);
@@ -350,8 +350,8 @@ static void sweep(const struct sweep_op *op)
 					free(in1);
 					free(out1);
 				}
-				VMFX_EQ(fx, fx->s.vm.vma_cache.live, live0);
-				VMFX_EQ(fx, fx->s.vm.object_cache.live, objs0);
+				VMFX_EQ(fx, kmem_cache_live(&fx->s.vm.vma_cache), live0);
+				VMFX_EQ(fx, kmem_cache_live(&fx->s.vm.object_cache), objs0);
 				VMFX_EQ(fx, fx->s.vm.spaces, spaces0);
 			} else if (fired) {
 				vmfx_fail(fx, "%s succeeded although allocation %u failed", op->name, n);

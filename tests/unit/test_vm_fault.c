@@ -557,7 +557,7 @@ static void test_leak_baseline_many_spaces(void **state)
 		vmfx_destroy(fx, as[k]);
 	vmfx_destroy(fx, child);
 	vmfx_check(fx);
-	VMFX_EQ(fx, fx->s.vm.object_cache.live, 0);
+	VMFX_EQ(fx, kmem_cache_live(&fx->s.vm.object_cache), 0);
 	VMFX_EQ(fx, vmfx_free_frames(fx), fx->s.boot_free_frames);
 }
 
