@@ -34,6 +34,11 @@ struct kmalloc_heap {
 	uint64_t large_blocks;   /* live large blocks */
 	uint64_t large_frames;   /* frames they hold */
 	uint64_t kmap_active;    /* kmap mappings not yet kunmapped */
+	uintptr_t dm_lo, dm_hi;  /* the direct map of phys's frame database span */
+	/* Size to class without a search: class_small[(size + 7) / 8] for
+	 * sizes up to 1024 bytes, class_big[(size + 127) / 128] above. */
+	uint8_t class_small[1024 / 8 + 1];
+	uint8_t class_big[KMALLOC_MAX_CACHE_SIZE / 128 + 1];
 };
 
 /* Sizes of the classes, ascending (bytes). */

@@ -39,12 +39,46 @@ static size_t class_align(uint32_t size)
 	return a > MMK_PAGE_SIZE ? MMK_PAGE_SIZE : a;
 }
 
+/* Smallest class holding size (size in 1..KMALLOC_MAX_CACHE_SIZE), by a
+ * binary search: what the tables below are filled from. */
+static unsigned class_search(size_t size)
+{
+	unsigned lo = 0, hi = KMALLOC_NR_CLASSES - 1;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (kmalloc_class_sizes[mid] >= size)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* Every class boundary up to 1024 is a multiple of 8 and above it of 128,
+ * so one table entry per step names the class exactly. */
+static void fill_class_tables(struct kmalloc_heap *h)
+{
+	h->class_small[0] = 0;
+	for (size_t i = 1; i < sizeof(h->class_small); i++)
+		h->class_small[i] = (uint8_t)class_search(i * 8);
+	for (size_t i = 0; i < sizeof(h->class_big); i++)
+		h->class_big[i] = (uint8_t)class_search(i * 128 > 1024 ? i * 128 : 1025);
+}
+
+static inline unsigned class_of(const struct kmalloc_heap *h, size_t size)
+{
+	return size <= 1024 ? h->class_small[(size + 7) >> 3] : h->class_big[(size + 127) >> 7];
+}
+
 int kmalloc_init(struct kmalloc_heap *h, struct phys *ph, unsigned debug_flags)
 {
 	if (debug_flags & ~KMEM_DEBUG_ALL)
 		return -MMK_EINVAL;
 	mmk_memset(h, 0, sizeof(*h));
 	h->phys = ph;
+	h->dm_lo = (uintptr_t)hal_phys_map(ph->machine, mmk_pfn_to_paddr(ph->base_pfn));
+	h->dm_hi = h->dm_lo + (uintptr_t)((ph->end_pfn - ph->base_pfn) << MMK_PAGE_SHIFT);
+	fill_class_tables(h);
 	for (unsigned i = 0; i < KMALLOC_NR_CLASSES; i++) {
 		uint32_t sz = kmalloc_class_sizes[i];
 		int rc = kmem_cache_create(&h->classes[i], ph, class_names[i], sz, class_align(sz), NULL, NULL,
@@ -70,20 +104,6 @@ int kmalloc_fini(struct kmalloc_heap *h)
 	return 0;
 }
 
-/* Smallest class holding size (size in 1..KMALLOC_MAX_CACHE_SIZE). */
-static unsigned class_of(size_t size)
-{
-	unsigned lo = 0, hi = KMALLOC_NR_CLASSES - 1;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		if (kmalloc_class_sizes[mid] >= size)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 static void *large_alloc(struct kmalloc_heap *h, size_t size)
 {
 	unsigned order = 0;
@@ -106,7 +126,7 @@ void *kmalloc(struct kmalloc_heap *h, size_t size)
 		return NULL;
 	if (size > KMALLOC_MAX_CACHE_SIZE)
 		return large_alloc(h, size);
-	return kmem_cache_alloc(&h->classes[class_of(size)]);
+	return kmem_cache_alloc(&h->classes[class_of(h, size)]);
 }
 
 void *kzalloc(struct kmalloc_heap *h, size_t size)
@@ -120,13 +140,11 @@ void *kzalloc(struct kmalloc_heap *h, size_t size)
 /* The frame descriptor of p, or NULL when p is not in RAM's direct map. */
 static struct mmk_frame *frame_of(struct kmalloc_heap *h, const void *p, pfn_t *pfn)
 {
-	struct hal_machine *m = h->phys->machine;
-	uintptr_t lo = (uintptr_t)hal_phys_map(m, mmk_pfn_to_paddr(h->phys->base_pfn));
-	uintptr_t hi = lo + ((h->phys->end_pfn - h->phys->base_pfn) << MMK_PAGE_SHIFT);
-	if ((uintptr_t)p < lo || (uintptr_t)p >= hi)
+	if ((uintptr_t)p < h->dm_lo || (uintptr_t)p >= h->dm_hi)
 		return NULL;
-	*pfn = h->phys->base_pfn + (((uintptr_t)p - lo) >> MMK_PAGE_SHIFT);
-	return phys_frame(h->phys, *pfn);
+	uint64_t index = ((uintptr_t)p - h->dm_lo) >> MMK_PAGE_SHIFT;
+	*pfn = h->phys->base_pfn + index;
+	return &h->phys->frames[index];
 }
 
 static bool is_large_tag(uint64_t pd) { return (pd & ~(uint64_t)0xff) == KMALLOC_LARGE_TAG; }
@@ -134,13 +152,17 @@ static bool is_large_tag(uint64_t pd) { return (pd & ~(uint64_t)0xff) == KMALLOC
 /* The class cache owning the slab object p, or NULL. */
 static struct kmem_cache *class_cache(struct kmalloc_heap *h, const struct mmk_frame *f)
 {
-	const struct kmem_slab *s = (const struct kmem_slab *)(uintptr_t)f->private_data;
-	if (!s || ((uintptr_t)s & MMK_PAGE_MASK) || s->magic != KMEM_SLAB_MAGIC)
+	uintptr_t pd = (uintptr_t)f->private_data;
+	if (pd < h->dm_lo || pd >= h->dm_hi || (pd & MMK_PAGE_MASK))
+		return NULL; /* no slab header: not a pointer into the direct map */
+	const struct kmem_slab *s = (const struct kmem_slab *)pd;
+	if (s->magic != KMEM_SLAB_MAGIC)
 		return NULL;
-	for (unsigned i = 0; i < KMALLOC_NR_CLASSES; i++)
-		if (s->cache == &h->classes[i])
-			return s->cache;
-	return NULL;
+	/* One of ours when it points into the classes array at a cache. */
+	uintptr_t c = (uintptr_t)s->cache, first = (uintptr_t)&h->classes[0];
+	if (c < first || c >= (uintptr_t)&h->classes[KMALLOC_NR_CLASSES] || (c - first) % sizeof(h->classes[0]))
+		return NULL;
+	return s->cache;
 }
 
 int kfree(struct kmalloc_heap *h, void *p)
