@@ -88,6 +88,9 @@ typedef void (*kmem_dtor_fn)(void *obj, void *arg);
 
 #define KMEM_NOMAGAZINE 0x01u    /* no per-CPU layer: every call takes the slab lock */
 #define KMEM_ZERO 0x02u          /* every object zero-filled by kmem_cache_alloc (no ctor) */
+#define KMEM_STATS 0x04u         /* count every call the CPU layer serves (kmem_stats allocs,
+                                    frees, cpu_*_hits), as Linux's CONFIG_SLUB_STATS: the
+                                    count costs about a tenth of an alloc+free pair */
 #define KMEM_DEBUG_STATE 0x10u   /* a tag after each object says allocated or free: every
                                     double free is caught, even one whose first free still
                                     sits in a magazine */
@@ -96,7 +99,7 @@ typedef void (*kmem_dtor_fn)(void *obj, void *arg);
 #define KMEM_DEBUG_POISON 0x40u  /* free objects filled with a pattern, checked on reuse
                                     and by kmem_cache_check (implies STATE) */
 #define KMEM_DEBUG_ALL (KMEM_DEBUG_STATE | KMEM_DEBUG_REDZONE | KMEM_DEBUG_POISON)
-#define KMEM_FLAGS_ALL (KMEM_NOMAGAZINE | KMEM_ZERO | KMEM_DEBUG_ALL)
+#define KMEM_FLAGS_ALL (KMEM_NOMAGAZINE | KMEM_ZERO | KMEM_STATS | KMEM_DEBUG_ALL)
 
 /* Byte patterns of the debug features (as illumos kmem's). */
 #define KMEM_POISON_PATTERN 0xdeadbeefdeadbeefull  /* a free object */
@@ -316,8 +319,10 @@ struct kmem_stats {
 	uint64_t mag_resizes;
 	uint64_t depot_full, depot_empty, depot_contention;
 	uint64_t depot_rounds;    /* objects in depot magazines */
-	uint64_t allocs, frees;   /* calls that succeeded */
-	uint64_t cpu_alloc_hits, cpu_free_hits; /* served by the calling CPU's magazines */
+	uint64_t allocs, frees;   /* calls that succeeded; with a CPU layer, only
+	                             KMEM_STATS caches count the calls it serves */
+	uint64_t cpu_alloc_hits, cpu_free_hits; /* served by the calling CPU's magazines
+	                                           (KMEM_STATS caches only) */
 	uint64_t errors;          /* reports */
 };
 
@@ -327,11 +332,11 @@ struct kmem_stats {
 void kmem_cache_stats(struct kmem_cache *c, struct kmem_stats *st);
 
 /*
- * Objects held by users of c (not in any slab's free set or magazine):
- * successful allocations minus frees.  Derived from the slab layer's
- * counters and each CPU's hit counters, so the fast paths keep no shared
- * count (a locked add on every call cost more than the rest of the pair).
- * Exact when no other CPU is inside a call on c; takes c's slab lock.
+ * Objects held by users of c: objects out of slabs minus rounds in
+ * magazines (kmem_stats live).  Counted, not kept: the fast paths write no
+ * shared word (a locked add on every call cost more than the rest of the
+ * pair).  Exact when no other CPU is inside a call on c; takes every lock
+ * of c in turn (kmem_cache_stats), so it is for teardown and checks.
  */
 uint64_t kmem_cache_live(struct kmem_cache *c);
 

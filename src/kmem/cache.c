@@ -58,11 +58,12 @@
  *       are full, empty ones empty, all of the current class (a CPU's may
  *       be older: section 5); the depot counts equal recounts and the
  *       working-set minimums do not exceed them.
- *    I5 (objects out of slabs) - (rounds in all magazines) = allocs -
- *       frees, where allocs = CPU alloc hits + slab allocs and frees = CPU
- *       free hits + slab frees: that difference is what kmem_cache_live
- *       reports, so no shared count is kept; each magazine cache's live
- *       count is the number of magazines found.
+ *    I5 live = (objects out of slabs) - (rounds in all magazines), which
+ *       is what kmem_cache_live reports: no count of it is kept.  With
+ *       KMEM_STATS (or without a CPU layer) it also equals allocs - frees,
+ *       where allocs = CPU alloc hits + slab allocs and frees = CPU free
+ *       hits + slab frees.  Each magazine cache's live count is the number
+ *       of magazines found.
  *    I6 Debug: each object in a slab or magazine has the FREE state word,
  *       an intact red zone and (POISON) intact poison; each object held by
  *       a user has the ALLOC word and an intact red zone.
@@ -99,8 +100,10 @@
  *    depot.lock guards the depot (and mag_class changes under it); the
  *    slab lock guards the slab lists, the slabs' in_use/bitmap/links,
  *    colour_next and the slab counters.  errors is atomic.  The fast path
- *    writes no shared word: an atomic add on a shared live count cost more
- *    than the rest of an alloc+free pair, so live is derived (I5).  The
+ *    writes nothing but the magazine: an atomic add on a shared live count
+ *    cost more than the rest of an alloc+free pair, and even per-CPU hit
+ *    counters a tenth of it, so live is derived (I5) and hits are counted
+ *    only for KMEM_STATS caches, which take the general path.  The
  *    fast path is out of line from the rest (alloc_general, free_general)
  *    so it saves no registers, and it serves only "plain" caches (no
  *    debug tags, no zeroing): one flag tested.  A slab header's first line
@@ -208,7 +211,7 @@ int kmem_cache_create(struct kmem_cache *c, struct phys *ph, const char *name, s
 	}
 	/* The fast paths below serve only caches that need nothing but a
 	 * magazine round: no debug tags, no zeroing, no unpin. */
-	c->plain = c->cpu && !(flags & (KMEM_DEBUG_ANY | KMEM_ZERO));
+	c->plain = c->cpu && !(flags & (KMEM_DEBUG_ANY | KMEM_ZERO | KMEM_STATS));
 	c->failpoint = ph->failpoint;
 	c->magic = KMEM_CACHE_MAGIC;
 	return 0;
@@ -259,7 +262,11 @@ static int free_validated(struct kmem_cache *c, struct kmem_slab *s, unsigned i,
 		bool done = false;
 		if (id < c->ncpus) {
 			struct kmem_cpu_cache *cc = &c->cpu[id];
-			done = kmem_cpu_push(cc, obj) || kmem_mag_free_slow(c, cc, obj);
+			done = kmem_cpu_push(cc, obj);
+			if (done)
+				kmem_cpu_count(c, &cc->free_hits);
+			else
+				done = kmem_mag_free_slow(c, cc, obj);
 		}
 		if (c->unpin)
 			hal_cpu_unpin(hm);
@@ -318,7 +325,9 @@ static __attribute__((noinline)) void *alloc_general(struct kmem_cache *c)
 		if (id < c->ncpus) {
 			struct kmem_cpu_cache *cc = &c->cpu[id];
 			obj = kmem_cpu_pop(cc);
-			if (!obj)
+			if (obj)
+				kmem_cpu_count(c, &cc->alloc_hits);
+			else
 				obj = kmem_mag_alloc_slow(c, cc);
 		}
 		if (c->unpin)
@@ -450,14 +459,15 @@ int kmem_cache_check(struct kmem_cache *c, const char **why)
 	int rc = kmem_slab_check_locked(c, &out, why);
 	if (!rc)
 		rc = kmem_mag_check_locked(c, &rounds, mags, why);
-	/* Users hold what left the slabs and is in no magazine; the counters
-	 * (what kmem_cache_live reports) must agree. */
+	/* Users hold what left the slabs and is in no magazine; where every
+	 * call is counted, the counters must agree. */
 	uint64_t allocs = c->slab_allocs, frees = c->slab_frees;
 	for (unsigned k = 0; k < c->ncpus; k++) {
 		allocs += atomic_load_explicit(&c->cpu[k].alloc_hits, memory_order_relaxed);
 		frees += atomic_load_explicit(&c->cpu[k].free_hits, memory_order_relaxed);
 	}
-	if (!rc && out - rounds != allocs - frees) {
+	bool counted = !c->cpu || (c->flags & KMEM_STATS);
+	if (!rc && counted && out - rounds != allocs - frees) {
 		*why = "kmem: allocs - frees differs from objects out of slabs minus magazine rounds";
 		rc = -MMK_EINVAL;
 	}

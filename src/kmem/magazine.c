@@ -186,8 +186,10 @@ void *kmem_mag_alloc_slow(struct kmem_cache *c, struct kmem_cpu_cache *cc)
 	hal_spin_lock(&cc->lock);
 	for (;;) {
 		struct kmem_magazine *m = cc->loaded, *p = cc->prev;
-		if ((obj = kmem_cpu_pop(cc)) != NULL)
+		if ((obj = kmem_cpu_pop(cc)) != NULL) {
+			kmem_cpu_count(c, &cc->alloc_hits);
 			break;
+		}
 		if (p && kmem_mag_count(p)) { /* previous is full: swap */
 			cc->loaded = p;
 			cc->prev = m;
@@ -222,8 +224,10 @@ bool kmem_mag_free_slow(struct kmem_cache *c, struct kmem_cpu_cache *cc, void *o
 	hal_spin_lock(&cc->lock);
 	for (;;) {
 		struct kmem_magazine *m = cc->loaded, *p = cc->prev;
-		if ((done = kmem_cpu_push(cc, obj)))
+		if ((done = kmem_cpu_push(cc, obj))) {
+			kmem_cpu_count(c, &cc->free_hits);
 			break;
+		}
 		if (p && kmem_mag_count(p) == 0) { /* previous is empty: swap */
 			cc->loaded = p;
 			cc->prev = m;

@@ -106,7 +106,8 @@ static inline void kmem_cpu_hit(_Atomic uint64_t *counter)
 }
 
 /* A round from cc's loaded magazine, or NULL when it is empty or absent.
- * Pinned to cc's CPU (or holding cc->lock). */
+ * Pinned to cc's CPU (or holding cc->lock).  Counts nothing: callers
+ * outside the fast path count a hit for KMEM_STATS caches (kmem_cpu_count). */
 static inline void *kmem_cpu_pop(struct kmem_cpu_cache *cc)
 {
 	struct kmem_magazine *m = cc->loaded;
@@ -115,8 +116,14 @@ static inline void *kmem_cpu_pop(struct kmem_cpu_cache *cc)
 		return NULL;
 	void *obj = m->round[n - 1];
 	kmem_mag_set_count(m, n - 1);
-	kmem_cpu_hit(&cc->alloc_hits);
 	return obj;
+}
+
+/* Count a CPU-layer hit when c keeps statistics (KMEM_STATS). */
+static inline void kmem_cpu_count(const struct kmem_cache *c, _Atomic uint64_t *counter)
+{
+	if (c->flags & KMEM_STATS)
+		kmem_cpu_hit(counter);
 }
 
 /* Put obj in cc's loaded magazine: false when it is full or absent. */
@@ -128,7 +135,6 @@ static inline bool kmem_cpu_push(struct kmem_cpu_cache *cc, void *obj)
 		return false;
 	m->round[n] = obj;
 	kmem_mag_set_count(m, n + 1);
-	kmem_cpu_hit(&cc->free_hits);
 	return true;
 }
 

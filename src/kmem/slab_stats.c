@@ -69,7 +69,7 @@ void kmem_cache_stats(struct kmem_cache *c, struct kmem_stats *st)
 	hal_spin_unlock(&c->lock);
 	st->objs_total = st->slabs * c->objs_per_slab;
 	st->slab_frames = st->slabs << c->slab_order;
-	st->live = st->allocs - st->frees;
+	st->live = st->objs_out - st->in_magazines;
 	st->errors = atomic_load(&c->errors);
 }
 
@@ -109,14 +109,7 @@ int kmem_stats_format(const struct kmem_stats *st, char *buf, size_t len)
 
 uint64_t kmem_cache_live(struct kmem_cache *c)
 {
-	uint64_t allocs = 0, frees = 0;
-	for (unsigned k = 0; k < c->ncpus; k++) {
-		allocs += atomic_load_explicit(&c->cpu[k].alloc_hits, memory_order_relaxed);
-		frees += atomic_load_explicit(&c->cpu[k].free_hits, memory_order_relaxed);
-	}
-	hal_spin_lock(&c->lock);
-	allocs += c->slab_allocs;
-	frees += c->slab_frees;
-	hal_spin_unlock(&c->lock);
-	return allocs - frees;
+	struct kmem_stats st;
+	kmem_cache_stats(c, &st);
+	return st.live;
 }

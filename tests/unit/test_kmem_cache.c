@@ -207,7 +207,21 @@ static void test_cpu_layer_serves_pairs(void **state)
 	struct kfx *fx = *state;
 	struct kmem_cache c;
 	struct kmem_stats st;
+	/* The fast path counts nothing; a KMEM_STATS cache counts each call. */
 	kfx_create(fx, &c, "pairs", 64, 8, NULL, NULL, NULL, 0);
+	for (int i = 0; i < 1000; i++) {
+		void *p = kmem_cache_alloc(&c);
+		assert_non_null(p);
+		assert_int_equal(kmem_cache_free(&c, p), 0);
+	}
+	kfx_check(&c);
+	kmem_cache_stats(&c, &st);
+	assert_int_equal(st.allocs, 1); /* only the first came from a slab */
+	assert_int_equal(st.cpu_alloc_hits + st.cpu_free_hits, 0);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(st.in_magazines, 1);
+	assert_int_equal(kmem_cache_destroy(&c), 0);
+	kfx_create(fx, &c, "pairs", 64, 8, NULL, NULL, NULL, KMEM_STATS);
 	for (int i = 0; i < 1000; i++) {
 		void *p = kmem_cache_alloc(&c);
 		assert_non_null(p);
@@ -557,7 +571,7 @@ static void test_stats_and_slabinfo(void **state)
 	struct kmem_cache c;
 	struct kmem_stats st;
 	char line[512];
-	kfx_create(fx, &c, "stats_test", 100, 8, NULL, NULL, NULL, 0);
+	kfx_create(fx, &c, "stats_test", 100, 8, NULL, NULL, NULL, KMEM_STATS);
 	void *v[20];
 	for (int i = 0; i < 20; i++)
 		v[i] = kmem_cache_alloc(&c);
