@@ -25,6 +25,7 @@
 #define MMK_ERANGE 34
 #define MMK_ENOSYS 38
 #define MMK_EOVERFLOW 75
+#define MMK_EUSERS 87     /* too many users: a fifth claimant of a range (seed 000) */
 #define MMK_EALREADY 114 /* double free: the frame is already free */
 
 /* Name of an error code ("ENOMEM"), for reports; accepts n or -n. */

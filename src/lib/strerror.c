@@ -20,6 +20,7 @@ const char *mmk_strerror(int err)
 	case MMK_ERANGE: return "ERANGE";
 	case MMK_ENOSYS: return "ENOSYS";
 	case MMK_EOVERFLOW: return "EOVERFLOW";
+	case MMK_EUSERS: return "EUSERS";
 	case MMK_EALREADY: return "EALREADY";
 	default: return "E?";
 	}
