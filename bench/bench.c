@@ -57,6 +57,7 @@ void add_peer_result(const char *name, const char *unit, double mmk, const char 
 void bench_alloc_run(void);
 _Noreturn void bench_alloc_peer_main(int argc, char **argv);
 void bench_vm_run(void); /* bench_vm.c: fork, COW and shared-file faults */
+void bench_claims_run(void); /* bench_claims.c: claims and batched revocation */
 
 #define REPEATS 5
 #define TRIAL_NS 60000000ull       /* 60 ms per trial: stable, keeps the run short */
@@ -744,6 +745,7 @@ int main(int argc, char **argv)
 	mmk_ok(sim_system_shutdown(sys), "sim_system_shutdown");
 	free(sys);
 	bench_vm_run(); /* after the shutdown: its Linux helpers fork, and must not copy the sim's RAM */
+	bench_claims_run();
 	run_replay();
 	bench_alloc_run();
 	print_table();

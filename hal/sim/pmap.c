@@ -336,6 +336,7 @@ static size_t walk_range(struct pmap *pm, uint64_t *t, unsigned lvl, vaddr_t sta
 struct remove_arg {
 	pmap_visit_fn fn;
 	void *ctx;
+	bool defer; /* pmap_remove_deferred: leave the shootdown to pmap_tlb_sync */
 };
 
 static size_t remove_leaf(struct pmap *pm, uint64_t *slot, vaddr_t va, void *arg)
@@ -344,7 +345,9 @@ static size_t remove_leaf(struct pmap *pm, uint64_t *slot, vaddr_t va, void *arg
 	/* Exchange, so an A or D bit a CPU sets meanwhile is reported. */
 	uint64_t old = sim_pte_xchg(slot, 0);
 	pm->resident--;
-	if (old & SIM_PTE_P) /* a PROT_NONE entry is never cached */
+	if ((old & SIM_PTE_P) && ra->defer) /* a PROT_NONE entry is never cached */
+		pm->tlb_pending = true;
+	else if (old & SIM_PTE_P)
 		shootdown(pm, va);
 	if (ra->fn)
 		ra->fn(ra->ctx, va, old & SIM_PTE_FRAME, pte_to_bits(old) & (PMAP_ACCESSED | PMAP_DIRTY));
@@ -355,8 +358,27 @@ size_t pmap_remove(struct pmap *pm, vaddr_t start, vaddr_t end, pmap_visit_fn fn
 {
 	if (!range_ok(start, end))
 		return 0;
-	struct remove_arg ra = { fn, ctx };
+	struct remove_arg ra = { fn, ctx, false };
 	return walk_range(pm, sim_table(pm->machine, pm->root), LVL_ROOT, start, end, remove_leaf, &ra);
+}
+
+size_t pmap_remove_deferred(struct pmap *pm, vaddr_t start, vaddr_t end, pmap_visit_fn fn, void *ctx)
+{
+	if (!range_ok(start, end))
+		return 0;
+	struct remove_arg ra = { fn, ctx, true };
+	return walk_range(pm, sim_table(pm->machine, pm->root), LVL_ROOT, start, end, remove_leaf, &ra);
+}
+
+/* The sim's TLBs hold only the active pmap's entries (activation flushes),
+ * so flushing a CPU's whole TLB drops exactly pm's stale entries there. */
+bool pmap_tlb_sync(struct pmap *pm)
+{
+	if (!pm->tlb_pending)
+		return false;
+	sim_tlb_shootdown_flush(pm->machine, __atomic_load_n(&pm->active_cpus, __ATOMIC_SEQ_CST));
+	pm->tlb_pending = false;
+	return true;
 }
 
 struct walk_arg {

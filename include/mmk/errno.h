@@ -29,7 +29,7 @@
 #define MMK_ENOSYS 38
 #define MMK_EIDRM 43 /* the account (or object) was destroyed */
 #define MMK_EOVERFLOW 75
-#define MMK_EUSERS 87
+#define MMK_EUSERS 87     /* too many users: a fifth claimant of a range (seed 000) */
 #define MMK_EOPNOTSUPP 95
 #define MMK_EALREADY 114 /* double free: the frame is already free */
 

@@ -447,6 +447,49 @@ size_t vm_scavenge(struct vm_space *as);
 /* Scavenge, then remove dead VMAs; returns the VMAs removed. */
 size_t vm_sweep(struct vm_space *as);
 
+/* ---- batched revocation (seed 000; used by src/claims) ---- */
+
+/* A half-open range of virtual bytes [start, end), page-aligned. */
+struct vm_range {
+	vaddr_t start, end;
+};
+
+/* What one vm_revoke did. */
+struct vm_revoke_stats {
+	uint64_t spaces;         /* spaces that mapped some page of the ranges */
+	uint64_t vmas_removed;   /* VMAs (or their clipped parts) removed */
+	uint64_t pages_unmapped; /* translations removed */
+	uint64_t shootdowns;     /* TLB shootdowns sent: at most one per space */
+};
+
+/*
+ * Revoke ranges[0..n) (seed 000's revocation batch): in every address
+ * space of sys, remove every VMA (clipped at the ranges' ends) and every
+ * translation inside the ranges, as munmap would (dirty pages of shared
+ * file mappings are written back, frames whose last mapping goes are
+ * freed), with one TLB shootdown per space for the whole batch
+ * (pmap_remove_deferred, then pmap_tlb_sync before any frame is freed).
+ * Ranges may be in any order and may touch; st may be NULL.
+ * 0; -MMK_EINVAL (a range empty, unaligned or past PMAP_USER_END: nothing
+ * done); -MMK_ENOSYS (non-MMU mode); -MMK_ENOMEM (VMA structs for the
+ * clipping could not be had: nothing changed).  The VMA structs of every
+ * space are reserved before any space changes.  Contract: nothing maps
+ * into the ranges meanwhile (the claims layer hands them to nobody until
+ * this returns); should a space need more clipping than was reserved
+ * anyway and the allocation fail, the spaces already done stay revoked and
+ * -MMK_ENOMEM tells the caller to run the batch again.
+ * Locking: takes each space's lock in turn, never two at once; walks
+ * sys->space_list, which must not change meanwhile (as vm_reclaim).
+ */
+int vm_revoke(struct vm_system *sys, const struct vm_range *ranges, size_t n, struct vm_revoke_stats *st);
+
+/*
+ * The revocation checker: walk every pmap of every space of sys and fail
+ * if a translation, a VMA or a pending deferred invalidation remains in
+ * any of ranges[0..n).  0, or -MMK_EINVAL with *why (why may be NULL).
+ */
+int vm_revoke_check(struct vm_system *sys, const struct vm_range *ranges, size_t n, const char **why);
+
 /* ---- inspection ---- */
 
 /* The VMA containing addr, or NULL (seed 004: mspace_search_vma).  The

@@ -8,51 +8,7 @@
  * the one holding start_stack.
  */
 #include "vm/vm_internal.h"
-
-struct out {
-	char *buf;
-	size_t cap, len;
-};
-
-static void put_char(struct out *o, char c)
-{
-	if (o->len + 1 < o->cap)
-		o->buf[o->len] = c;
-	o->len++;
-}
-
-static void put_str(struct out *o, const char *s)
-{
-	while (*s)
-		put_char(o, *s++);
-}
-
-/* Hex with at least min_digits digits. */
-static void put_hex(struct out *o, uint64_t x, int min_digits)
-{
-	char tmp[16];
-	int n = 0;
-	do {
-		tmp[n++] = "0123456789abcdef"[x & 15];
-		x >>= 4;
-	} while (x);
-	for (int i = n; i < min_digits; i++)
-		put_char(o, '0');
-	while (n)
-		put_char(o, tmp[--n]);
-}
-
-static void put_dec(struct out *o, uint64_t x)
-{
-	char tmp[20];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + x % 10);
-		x /= 10;
-	} while (x);
-	while (n)
-		put_char(o, tmp[--n]);
-}
+#include "lib/textout.h"
 
 const char *vm_area_name(const struct vm_space *as, const struct vm_area *v)
 {
@@ -67,39 +23,39 @@ const char *vm_area_name(const struct vm_space *as, const struct vm_area *v)
 	return "";
 }
 
-static void put_line(struct out *o, const struct vm_space *as, const struct vm_area *v)
+static void put_line(struct textout *o, const struct vm_space *as, const struct vm_area *v)
 {
 	size_t line_start = o->len;
-	put_hex(o, v->start, 8);
-	put_char(o, '-');
-	put_hex(o, v->end, 8);
-	put_char(o, ' ');
-	put_char(o, (v->prot & VM_PROT_READ) ? 'r' : '-');
-	put_char(o, (v->prot & VM_PROT_WRITE) ? 'w' : '-');
-	put_char(o, (v->prot & VM_PROT_EXEC) ? 'x' : '-');
-	put_char(o, (v->flags & VMA_SHARED) ? 's' : 'p');
-	put_char(o, ' ');
-	put_hex(o, v->object ? v->offset : 0, 8);
-	put_char(o, ' ');
-	put_hex(o, v->object ? v->object->dev_major : 0, 2);
-	put_char(o, ':');
-	put_hex(o, v->object ? v->object->dev_minor : 0, 2);
-	put_char(o, ' ');
-	put_dec(o, v->object ? v->object->inode : 0);
-	put_char(o, ' ');
+	textout_hex(o, v->start, 8);
+	textout_char(o, '-');
+	textout_hex(o, v->end, 8);
+	textout_char(o, ' ');
+	textout_char(o, (v->prot & VM_PROT_READ) ? 'r' : '-');
+	textout_char(o, (v->prot & VM_PROT_WRITE) ? 'w' : '-');
+	textout_char(o, (v->prot & VM_PROT_EXEC) ? 'x' : '-');
+	textout_char(o, (v->flags & VMA_SHARED) ? 's' : 'p');
+	textout_char(o, ' ');
+	textout_hex(o, v->object ? v->offset : 0, 8);
+	textout_char(o, ' ');
+	textout_hex(o, v->object ? v->object->dev_major : 0, 2);
+	textout_char(o, ':');
+	textout_hex(o, v->object ? v->object->dev_minor : 0, 2);
+	textout_char(o, ' ');
+	textout_dec(o, v->object ? v->object->inode : 0);
+	textout_char(o, ' ');
 	const char *name = vm_area_name(as, v);
 	if (*name) {
 		while (o->len - line_start < 72)
-			put_char(o, ' ');
-		put_char(o, ' ');
-		put_str(o, name);
+			textout_char(o, ' ');
+		textout_char(o, ' ');
+		textout_str(o, name);
 	}
-	put_char(o, '\n');
+	textout_char(o, '\n');
 }
 
 size_t vm_display(struct vm_space *as, char *buf, size_t cap)
 {
-	struct out o = { buf, cap, 0 };
+	struct textout o = { buf, cap, 0 };
 	/* Non-MMU mode: the space's own VMAs in the shared map. */
 	struct vm_space *map = as->sys->nommu ? as->sys->shared_map : as;
 	hal_spin_lock(&map->lock);
@@ -107,7 +63,5 @@ size_t vm_display(struct vm_space *as, char *buf, size_t cap)
 		if (!as->sys->nommu || v->owner == as->id)
 			put_line(&o, as, v);
 	hal_spin_unlock(&map->lock);
-	if (cap)
-		buf[o.len < cap ? o.len : cap - 1] = '\0';
-	return o.len;
+	return textout_end(&o);
 }

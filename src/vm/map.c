@@ -176,15 +176,26 @@ int vm_unmap_locked(struct vm_space *as, vaddr_t start, vaddr_t end)
 {
 	vm_writeback_locked(as, start, end);
 	vm_zap_range(as, start, end);
+	vm_unmap_vmas_locked(as, start, end);
+	return 0;
+}
+
+/* Split out of vm_unmap_locked so that vm_revoke (revoke.c) can remove the
+ * translations of many ranges, send one TLB shootdown, and only then drop
+ * the anons (which frees their frames). */
+size_t vm_unmap_vmas_locked(struct vm_space *as, vaddr_t start, vaddr_t end)
+{
+	size_t removed = 0;
 	struct vm_area *v = vma_lower_bound(as, start);
 	while (v && v->start < end) {
 		struct vm_area *next = vma_next(v);
 		vma_drop_anons(as, v, v->start, v->end);
 		vma_unlink(as, v);
 		vma_free(as, v);
+		removed++;
 		v = next;
 	}
-	return 0;
+	return removed;
 }
 
 int vm_unmap(struct vm_space *as, vaddr_t addr, size_t len)

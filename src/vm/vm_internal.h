@@ -84,6 +84,9 @@ int vm_populate_locked(struct vm_space *as, vaddr_t start, vaddr_t end, bool wri
 
 /* ---- operations shared between calls ---- */
 int vm_unmap_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
+/* munmap's second half: remove the VMAs inside [start, end) (clipped, their
+ * translations already gone), dropping their anons; returns how many. */
+size_t vm_unmap_vmas_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
 /* Checks of the arguments common to mmap-like calls. */
 bool vm_range_ok(const struct vm_space *as, vaddr_t start, uint64_t len);
 
@@ -145,6 +148,9 @@ int vma_amap_make_private(struct vm_space *as, struct vm_area *v);
 /* Write the dirty pages of shared file mappings in [start, end) through
  * their pagers; 0 or the first pager error. */
 int vm_writeback_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
+/* Write page va of v (a shared file mapping), held in the frame at pa,
+ * through its object's pager: 0 or the pager's error. */
+int vm_writeback_page(struct vm_space *as, const struct vm_area *v, vaddr_t va, paddr_t pa);
 
 /* ---- object.c: object pages ---- */
 bool vm_object_lookup(const struct vm_object *obj, uint64_t pgoff, pfn_t *pfn);

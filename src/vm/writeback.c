@@ -18,15 +18,22 @@ static void write_one(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 	struct wb_walk *w = ctx;
 	if (!(bits & PMAP_DIRTY))
 		return;
-	struct vm_object *obj = w->v->object;
-	int rc = obj->pager.write(obj->pager.ctx, vma_pgoff(w->v, va), hal_phys_map(w->as->sys->machine, pa));
+	int rc = vm_writeback_page(w->as, w->v, va, pa);
 	if (rc) {
 		if (!w->rc)
 			w->rc = rc; /* the page stays dirty for a later try */
 		return;
 	}
 	pmap_clear_dirty(&w->as->pmap, va);
-	obj->writebacks++;
+}
+
+int vm_writeback_page(struct vm_space *as, const struct vm_area *v, vaddr_t va, paddr_t pa)
+{
+	struct vm_object *obj = v->object;
+	int rc = obj->pager.write(obj->pager.ctx, vma_pgoff(v, va), hal_phys_map(as->sys->machine, pa));
+	if (!rc)
+		obj->writebacks++;
+	return rc;
 }
 
 int vm_writeback_locked(struct vm_space *as, vaddr_t start, vaddr_t end)
