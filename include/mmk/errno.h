@@ -13,6 +13,7 @@
 #define MMK_EPERM 1
 #define MMK_ENOENT 2
 #define MMK_EINTR 4
+#define MMK_EBADF 9 /* a handle number that names no handle */
 #define MMK_EAGAIN 11
 #define MMK_ENOMEM 12
 #define MMK_EACCES 13
@@ -21,6 +22,7 @@
 #define MMK_EEXIST 17
 #define MMK_ENODEV 19
 #define MMK_EINVAL 22
+#define MMK_EMFILE 24 /* a handle table is full */
 #define MMK_ENOSPC 28
 #define MMK_ERANGE 34
 #define MMK_ENOSYS 38

@@ -8,6 +8,7 @@ const char *mmk_strerror(int err)
 	case MMK_EPERM: return "EPERM";
 	case MMK_ENOENT: return "ENOENT";
 	case MMK_EINTR: return "EINTR";
+	case MMK_EBADF: return "EBADF";
 	case MMK_EAGAIN: return "EAGAIN";
 	case MMK_ENOMEM: return "ENOMEM";
 	case MMK_EACCES: return "EACCES";
@@ -16,6 +17,7 @@ const char *mmk_strerror(int err)
 	case MMK_EEXIST: return "EEXIST";
 	case MMK_ENODEV: return "ENODEV";
 	case MMK_EINVAL: return "EINVAL";
+	case MMK_EMFILE: return "EMFILE";
 	case MMK_ENOSPC: return "ENOSPC";
 	case MMK_ERANGE: return "ERANGE";
 	case MMK_ENOSYS: return "ENOSYS";
