@@ -14,7 +14,7 @@
 #define MMK_ENOENT 2
 #define MMK_ESRCH 3
 #define MMK_EINTR 4
-#define MMK_EBADF 9
+#define MMK_EBADF 9 /* a handle number that names no handle */
 #define MMK_EAGAIN 11
 #define MMK_ENOMEM 12
 #define MMK_EACCES 13
@@ -23,6 +23,7 @@
 #define MMK_EEXIST 17
 #define MMK_ENODEV 19
 #define MMK_EINVAL 22
+#define MMK_EMFILE 24 /* a handle table is full */
 #define MMK_ENOSPC 28
 #define MMK_EMLINK 31
 #define MMK_ERANGE 34

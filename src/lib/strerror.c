@@ -18,6 +18,7 @@ const char *mmk_strerror(int err)
 	case MMK_EEXIST: return "EEXIST";
 	case MMK_ENODEV: return "ENODEV";
 	case MMK_EINVAL: return "EINVAL";
+	case MMK_EMFILE: return "EMFILE";
 	case MMK_ENOSPC: return "ENOSPC";
 	case MMK_EMLINK: return "EMLINK";
 	case MMK_ERANGE: return "ERANGE";

@@ -1,0 +1,215 @@
+/*
+ * mmk/sys.h - the system-call surface: requests in, replies out, handles
+ * in the caller's table (the IPC shape of seeds 000 and 001: CheriOS's
+ * memory manager and the Hurd's physmem are servers answering messages).
+ *
+ * A kernel trap handler or a hosted server fills a struct sys_request from
+ * untrusted input and calls sys_dispatch; every field is validated before
+ * anything changes, and the reply says 0 or a negative MMK_E* code.
+ *
+ * Request layout: op selects the operation (SYS_OP(family, n)); args are
+ * u64 arguments; handles are handle numbers in the caller's table.  Each
+ * operation declares how many args and handles it takes: unused args must
+ * be 0 and unused handles CAP_HANDLE_NONE (room for later versions), and
+ * flags must be 0.  The reply's results and handles are the operation's
+ * outputs (handles are numbers in the caller's table); on error they are
+ * all 0 / CAP_HANDLE_NONE.
+ *
+ * The order of checks, hence which error a request with several faults
+ * gets:
+ *   1. -MMK_ENOSYS  unknown family or opcode;
+ *   2. -MMK_EINVAL  flags not 0, an unused arg not 0, an unused handle not
+ *                   CAP_HANDLE_NONE;
+ *      -MMK_EPERM   the calling task was destroyed;
+ *   3. each declared handle in order (cap.h's rule): -MMK_EBADF (no such
+ *      handle; CAP_HANDLE_NONE where the handle is required), -MMK_EINVAL
+ *      (wrong type), -MMK_EPERM (a right the operation always needs);
+ *   4. the operation's own checks: malformed arguments (-MMK_EINVAL,
+ *      -MMK_EOVERFLOW), then rights that depend on the arguments
+ *      (-MMK_EPERM: PROT_WRITE needs WRITE, ...), then its work (the
+ *      errors of the vm_* call it makes, -MMK_ENOMEM, -MMK_EMFILE).
+ * On error nothing changed.
+ *
+ * Families and their operations (argument names in the opcode comments;
+ * "-> r0" results, "-> H0" reply handles; [RIGHTS] on a handle):
+ * see the enums below.  Later work adds a family (accounts, MOPs and
+ * claims, containers) with one file in src/sys and one line in the family
+ * table (src/sys/sys.c), and fills its enum here.
+ *
+ * Ownership: struct sys is embedded by the kernel; tasks, spaces and
+ * memory objects made through it are kernel objects counted by references:
+ * each handle holds one, each task holds its space, and the kernel holds
+ * what sys_task_create returned until sys_task_release.
+ *
+ * Locking: sys_dispatch and every sys_* call take sys->caps.lock for their
+ * whole duration (then vm_space locks inside vm calls).  Lock order:
+ * cap_system.lock before vm_space.lock.
+ */
+#ifndef MMK_SYS_H
+#define MMK_SYS_H
+
+#include <mmk/cap.h>
+#include <mmk/vm.h>
+
+#define SYS_NARGS 6
+#define SYS_NRESULTS 4
+#define SYS_NHANDLES 4
+
+struct sys_request {
+	uint32_t op;      /* SYS_OP(family, n) */
+	uint32_t flags;   /* must be 0 */
+	uint64_t args[SYS_NARGS];
+	cap_handle_t handles[SYS_NHANDLES];
+};
+
+struct sys_reply {
+	int32_t status;   /* 0 or -MMK_E* */
+	uint32_t reserved; /* 0 */
+	uint64_t results[SYS_NRESULTS];
+	cap_handle_t handles[SYS_NHANDLES];
+};
+
+/* ---- opcodes ---- */
+
+#define SYS_OP(family, n) (((uint32_t)(family) << 8) | (uint32_t)(n))
+#define SYS_OP_FAMILY(op) ((op) >> 8)
+#define SYS_OP_INDEX(op) ((op)&0xffu)
+
+enum sys_family {
+	SYS_FAMILY_CAP = 1,       /* handle management (sys_cap.c) */
+	SYS_FAMILY_TASK = 2,      /* tasks (sys_task.c) */
+	SYS_FAMILY_VM = 3,        /* address spaces and memory objects (sys_vm.c) */
+	SYS_FAMILY_ACCOUNT = 4,   /* reserved: accounts (src/acct) */
+	SYS_FAMILY_MOP = 5,       /* reserved: MOPs and claims (src/claims) */
+	SYS_FAMILY_CONTAINER = 6, /* reserved: physmem containers (src/physmem) */
+	SYS_FAMILY_COUNT
+};
+
+enum sys_cap_op {
+	SYS_CAP_INFO = SYS_OP(SYS_FAMILY_CAP, 0),   /* h0 (any) -> r0 type, r1 rights */
+	SYS_CAP_DERIVE = SYS_OP(SYS_FAMILY_CAP, 1), /* h0 [DERIVE], a0 rights -> H0 child of h0 */
+	SYS_CAP_GRANT = SYS_OP(SYS_FAMILY_CAP, 2),  /* h0 [GRANT], h1 task [WRITE], a0 rights
+	                                               -> r0 the child's number in h1's table */
+	SYS_CAP_CLOSE = SYS_OP(SYS_FAMILY_CAP, 3),  /* h0 (any); its children move to its parent */
+	SYS_CAP_REVOKE = SYS_OP(SYS_FAMILY_CAP, 4), /* h0 (any) -> r0 handles removed (h0 stays) */
+};
+
+enum sys_task_op {
+	/* h0 space [GRANT] or NONE -> H0 the task [all task rights], r0 the
+	 * space's handle number in the new task's table (a child of h0 with
+	 * h0's rights; with NONE a new space, a root with all space rights). */
+	SYS_TASK_CREATE = SYS_OP(SYS_FAMILY_TASK, 0),
+	/* h0 task [DESTROY]: every handle naming the task goes, its table is
+	 * emptied (handles it held are closed), it releases its space. */
+	SYS_TASK_DESTROY = SYS_OP(SYS_FAMILY_TASK, 1),
+};
+
+enum sys_vm_op {
+	SYS_VM_CREATE = SYS_OP(SYS_FAMILY_VM, 0), /* -> H0 a new empty space [all space rights] */
+	/* mmap(2): h0 space [MAP], h1 memory object [MAP] or NONE (anonymous);
+	 * a0 hint, a1 len, a2 prot, a3 flags (VM_MAP_*), a4 offset -> r0 start.
+	 * prot's READ/WRITE/EXEC each need that right on h0, and on h1 (WRITE
+	 * only for shared mappings); h1's READ/WRITE/EXEC are the mapping's
+	 * max protection, as a file's open mode (later mprotect: -MMK_EACCES). */
+	SYS_VM_MAP = SYS_OP(SYS_FAMILY_VM, 1),
+	SYS_VM_UNMAP = SYS_OP(SYS_FAMILY_VM, 2),   /* munmap(2): h0 [MAP], a0 addr, a1 len */
+	SYS_VM_PROTECT = SYS_OP(SYS_FAMILY_VM, 3), /* mprotect(2): h0 [MAP + prot's], a0 addr, a1 len, a2 prot */
+	/* mremap(2): h0 [MAP], a0 old addr, a1 old len, a2 new len, a3 flags
+	 * (VM_MREMAP_*), a4 new addr -> r0 new start */
+	SYS_VM_REMAP = SYS_OP(SYS_FAMILY_VM, 4),
+	SYS_VM_ADVISE = SYS_OP(SYS_FAMILY_VM, 5), /* madvise(2): h0 [MAP], a0 addr, a1 len, a2 advice */
+	/* fork of a space: h0 [READ] -> H0 the copy-on-write copy [all space rights] */
+	SYS_VM_FORK = SYS_OP(SYS_FAMILY_VM, 6),
+	/* h0 [DESTROY]: every handle naming the space goes; its mappings go now
+	 * if a task still runs in it, else with the space. */
+	SYS_VM_DESTROY = SYS_OP(SYS_FAMILY_VM, 7),
+	/* h0 [READ], a0 addr -> r0 start, r1 end, r2 prot, r3 VMA_* flags of
+	 * the VMA holding addr; -MMK_ENOENT when none does */
+	SYS_VM_QUERY = SYS_OP(SYS_FAMILY_VM, 8),
+	/* a0 size (bytes, page multiple, > 0) -> H0 a new shared anonymous
+	 * memory object [all memory-object rights] */
+	SYS_VM_OBJECT_CREATE = SYS_OP(SYS_FAMILY_VM, 9),
+};
+
+/* ---- kernel objects ---- */
+
+struct sys;
+
+/* The header of every object made here: its cap_object, its references
+ * (handles + holds) and its place on sys->kobjs. */
+struct sys_kobj {
+	struct cap_object cap;
+	struct sys *sys;
+	uint32_t refs;   /* every reference: one per handle, plus holds */
+	uint32_t holds;  /* references that are not handles (kernel, tasks) */
+	void (*release)(struct sys_kobj *k); /* frees the object after its last reference */
+	struct sys_kobj *next, *prev; /* on sys->kobjs */
+};
+
+struct sys_space {
+	struct sys_kobj k;
+	struct vm_space *as;  /* owned: destroyed with the last reference */
+	uint32_t tasks;       /* tasks running in it (each holds it) */
+};
+
+struct sys_vmobject {
+	struct sys_kobj k;
+	struct vm_object *obj; /* one reference of obj, dropped with the last of k */
+};
+
+struct sys_task {
+	struct sys_kobj k;
+	struct cap_table table;  /* valid until the task is destroyed */
+	struct sys_space *space; /* held; NULL once destroyed */
+	bool dead;               /* destroyed: its requests are refused with -MMK_EPERM */
+};
+
+struct sys {
+	struct cap_system caps;
+	struct vm_system *vm;
+	struct kmalloc_heap *heap;  /* tasks, spaces, memory-object wrappers, slot arrays */
+	uint32_t max_handles;       /* table size of new tasks */
+	struct sys_kobj *kobjs;     /* every live object made here */
+	uint64_t tasks, spaces, vmobjects; /* live objects by type */
+	uint64_t requests, refused; /* statistics */
+};
+
+/*
+ * Set up s over vm (which must outlive it); new tasks get tables of
+ * max_handles (<= CAP_TABLE_LIMIT).  0, -MMK_EINVAL, -MMK_ENOMEM.
+ */
+int sys_init(struct sys *s, struct vm_system *vm, struct kmalloc_heap *heap, uint32_t max_handles);
+/* -MMK_EBUSY (nothing changed) while objects made here live; else 0. */
+int sys_fini(struct sys *s);
+
+/*
+ * A task made by the kernel (the first task, or a server's client): a new
+ * empty space and a table whose handle 0 names it with all space rights.
+ * *out is held for the caller until sys_task_release.  0 or -MMK_ENOMEM.
+ */
+int sys_task_create(struct sys *s, struct sys_task **out);
+/* Destroy t as SYS_TASK_DESTROY does (no rights needed: the kernel's). */
+void sys_task_destroy(struct sys_task *t);
+/* Drop the caller's hold on t; t is freed with its last reference (a
+ * task whose own table names it lives until it is destroyed). */
+void sys_task_release(struct sys_task *t);
+/* Install a root handle for a kernel object co (rights within its type's)
+ * in t's table: how a kernel bootstraps a task's authority.  0, -MMK_EPERM
+ * (t destroyed), or cap_install's -MMK_EINVAL, -MMK_EMFILE, -MMK_ENOMEM. */
+int sys_task_install(struct sys_task *t, struct cap_object *co, cap_rights_t rights, cap_handle_t *out);
+
+/* Run one request from caller; rep is always written.  Returns rep->status. */
+int sys_dispatch(struct sys_task *caller, const struct sys_request *req, struct sys_reply *rep);
+
+/* Name of an opcode ("vm_map"), or NULL for an unknown one. */
+const char *sys_op_name(uint32_t op);
+
+/*
+ * Re-derive: cap_system_check, then every object made here: refs equals
+ * its handles plus holds, a space's holds equal the live tasks running in
+ * it, the live counts per type match.  0 or -MMK_EINVAL with *why.
+ * Takes s->caps.lock.
+ */
+int sys_check(struct sys *s, const char **why);
+
+#endif
