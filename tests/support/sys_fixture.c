@@ -67,9 +67,9 @@ void sfx_check(struct sfx *fx)
 		if (vm_check(sp->as, &why))
 			fail_msg("vm_check: %s", why ? why : "?");
 	}
-	if (fx->sys.caps.handle_cache.live != fx->sys.caps.handles)
+	if (kmem_cache_live(&fx->sys.caps.handle_cache) != fx->sys.caps.handles)
 		fail_msg("handle cache holds %llu objects, %llu handles live",
-			 (unsigned long long)fx->sys.caps.handle_cache.live, (unsigned long long)fx->sys.caps.handles);
+			 (unsigned long long)kmem_cache_live(&fx->sys.caps.handle_cache), (unsigned long long)fx->sys.caps.handles);
 }
 
 /* Position of t on the table list (tables have no names). */

@@ -56,7 +56,7 @@ static void check(struct fixture *f)
 		fail_msg("cap_system_check: %s", why);
 	for (int i = 0; i < NTOYS; i++)
 		assert_int_equal(f->toys[i].refs, f->toys[i].co.handles);
-	assert_int_equal(f->cs.handle_cache.live, f->cs.handles);
+	assert_int_equal(kmem_cache_live(&f->cs.handle_cache), f->cs.handles);
 }
 
 static struct fixture *boot(uint32_t max_handles)
