@@ -122,11 +122,36 @@ struct vm_object {
 	uint32_t dev_major, dev_minor;
 	uint64_t inode;
 	uint64_t size;      /* bytes; informational until pagers come */
-	struct radix_tree pages; /* page index -> resident frame (vm_object_page encoding) */
+	struct radix_tree pages; /* page index -> entry: a resident frame (and its dirty flag) or a swap slot */
 	pfn_t phys_base;    /* VM_OBJECT_PHYS: its fixed frames are [phys_base, phys_base + size pages) */
 	struct vm_file_pager pager; /* read NULL: pages start zero */
 	uint64_t writebacks;        /* pages written back through the pager */
+	/* Every VMA mapping the object, in any space (Linux's i_mmap): with a
+	 * VMA's space, start and offset it names each (space, address) that
+	 * may map a page, so reclaim and msync reach every translation of a
+	 * page without a reverse map per frame.  Kept by vma_link/vma_unlink. */
+	struct vm_area *mappings;
+	uint64_t nmappings;
+	struct vm_object *sys_next, *sys_prev; /* on vm_system.objects */
 };
+
+/*
+ * An entry of vm_object.pages (object.c owns the encoding; checkers read
+ * it): bit 0 set, a resident frame, pfn = entry >> 2, bit 1 = the page is
+ * dirty (written through a mapping and not yet written back; the dirty
+ * bits of translations still mapping it are not folded in); bit 0 clear, a
+ * page in the swap pager at slot entry >> 2 (objects without a file pager
+ * to write to: shared anonymous memory, pagerless files).  Returns true
+ * and *pfn for a resident page.
+ */
+static inline bool vm_object_entry_frame(const void *entry, pfn_t *pfn)
+{
+	uintptr_t e = (uintptr_t)entry;
+	if (!(e & 1))
+		return false;
+	*pfn = (pfn_t)(e >> 2);
+	return true;
+}
 
 /*
  * Anonymous memory (UVM's anons and amaps, Cranor 1998; docs/design.md says
@@ -180,6 +205,8 @@ struct vm_area {
 	uint32_t block_order;   /* non-MMU mode: buddy order of the frames behind it */
 	struct vm_amap *amap;   /* private VMAs: anonymous pages, made at the first write; else NULL */
 	uint64_t amap_slot;     /* slot of start in amap (pages) */
+	struct vm_space *space; /* the space whose tree holds it (set by vma_link) */
+	struct vm_area *obj_next, *obj_prev; /* on object->mappings while in a tree */
 };
 
 /* ---- the system and its spaces ---- */
@@ -197,7 +224,14 @@ struct vm_system {
 	uint64_t zero_fills;     /* pages made zero on first touch */
 	struct vm_pager swap;    /* swap pager (page_out NULL: none, nothing is reclaimed) */
 	uint64_t low_watermark;  /* free frames below which faults reclaim first */
-	uint64_t page_outs, page_ins;
+	uint64_t page_outs, page_ins; /* pages written to / read back from the swap pager */
+	uint64_t file_page_outs;  /* file pages reclaim wrote back (dirty) or dropped (clean) */
+	struct vm_object *objects;    /* every object, for attribution and the page-cache clock */
+	struct vm_object *cache_hand; /* page-cache clock: the object and page index it resumes at */
+	uint64_t cache_hand_pgoff;
+	uint64_t cache_unmapped_hint; /* frames that lost their last translation (0: the page-cache clock rests) */
+	uint64_t cache_turn_hint;     /* the hint when the clock's turn began */
+	bool cache_turn_found;        /* the turn met an unmapped page */
 	struct vm_space *space_list; /* every space, for reclaim's clock */
 	struct vm_space *clock_space; /* where the clock hand is */
 	vaddr_t clock_va;
@@ -269,13 +303,19 @@ size_t vm_system_reap(struct vm_system *sys);
 void vm_system_set_swap(struct vm_system *sys, const struct vm_pager *swap, uint64_t low_watermark);
 
 /*
- * Reclaim (a clock over every space's translations, using the pmap's
- * accessed bits: a page used since the last pass gets a second chance):
- * private pages held by one anon and one translation go to the swap pager
- * and their frames are freed; a later fault brings the bytes back.  File
- * and shared pages are not reclaimed yet (no file pager).  locked is the
- * space whose lock the caller holds (or NULL); other spaces are skipped
- * while their lock is busy.  Returns frames freed (<= target).
+ * Reclaim (src/vm/reclaim.c): first object pages no translation maps (the
+ * page cache), then a clock over every space's translations using the
+ * pmap's accessed bits (a page used since the last pass, through any
+ * mapping, gets a second chance).  Private pages held by one anon and one
+ * translation go to the swap pager; object pages (shared file and shared
+ * anonymous memory, file pages private mappings read) are taken from every
+ * space that maps them, through the object's mappings list: dirty file
+ * pages are written back through the file pager, clean ones dropped, pages
+ * of objects without a file pager go to the swap pager.  A later fault
+ * brings the bytes back.  A pager error leaves the page resident and
+ * mapped.  locked is the space whose lock the caller holds (or NULL);
+ * other spaces are skipped while their lock is busy.  Returns frames freed
+ * (<= target).
  */
 uint64_t vm_reclaim(struct vm_system *sys, struct vm_space *locked, uint64_t target);
 
@@ -414,10 +454,14 @@ int vm_mlock(struct vm_space *as, vaddr_t addr, size_t len, bool lock);
 /* mincore(2): vec[i] = 1 if page i is resident.  -MMK_EINVAL, -MMK_ENOMEM. */
 int vm_mincore(struct vm_space *as, vaddr_t addr, size_t len, uint8_t *vec);
 
-/* msync(2): write the dirty pages of shared file mappings in the range back
- * through their object's pager (synchronously, for MS_ASYNC too).
- * -MMK_EINVAL, -MMK_ENOMEM (a hole), -MMK_EBUSY (MS_INVALIDATE on locked),
- * or the pager's error (the first one; the pages stay dirty). */
+/* msync(2): write every dirty page of the file objects that the range's
+ * shared mappings show back through their pager (synchronously, for
+ * MS_ASYNC too), as Linux: a page dirtied through any mapping of the file,
+ * in any space, is written (the dirty bits of every mapping are harvested
+ * through the object's mappings list).  -MMK_EINVAL, -MMK_ENOMEM (a hole),
+ * -MMK_EBUSY (MS_INVALIDATE on locked), -MMK_EAGAIN (differs: another space
+ * mapping a page is busy on another CPU; pages already written are clean,
+ * retry), or the pager's error (the first one; those pages stay dirty). */
 int vm_msync(struct vm_space *as, vaddr_t addr, size_t len, unsigned flags);
 
 /* Fault in every page of [addr, addr+len) that its VMA allows to be touched
@@ -512,14 +556,52 @@ size_t vm_display(struct vm_space *as, char *buf, size_t cap);
 /* Name Linux would show for vma ("[heap]", the object's name, ...), or "". */
 const char *vm_area_name(const struct vm_space *as, const struct vm_area *vma);
 
-/* Memory attribution (smaps Rss/Pss, USS), bytes.  Counts the accessible
- * translations of the space; O(resident pages). */
+/*
+ * Memory attribution (smaps Rss/Pss, USS; Zircon RFC 0254), bytes.  Counts
+ * every translation of the space to a user frame, inaccessible ones too
+ * (Linux counts PROT_NONE pages in Rss); device memory (PHYS objects) is
+ * not user memory and is left out, as smaps leaves out VM_PFNMAP pages.
+ * A frame that n translations map (in all spaces) counts 1/n here, so
+ * PSS over all spaces sums to the frames mapped; pss_scaled keeps the
+ * fractions (bytes << VM_PSS_SHIFT, each share rounded down) for exact
+ * sums.  O(resident pages); takes as->lock.
+ */
+#define VM_PSS_SHIFT 12
 struct vm_attribution {
 	uint64_t rss_bytes;  /* resident pages mapped here */
-	uint64_t pss_bytes;  /* each shared with n mappings counted 1/n */
+	uint64_t pss_bytes;  /* each shared with n mappings counted 1/n (pss_scaled >> VM_PSS_SHIFT) */
 	uint64_t uss_bytes;  /* mapped only here */
+	uint64_t pss_scaled; /* PSS in 1/2^VM_PSS_SHIFT bytes */
 };
 void vm_space_attribution(struct vm_space *as, struct vm_attribution *out);
+
+/*
+ * Attribution of all user memory: every user frame is either mapped (and
+ * then its PSS shares over the spaces sum to one frame), or an object page
+ * that no translation maps (the page cache: file pages kept after munmap or
+ * exit, shared memory nobody maps now, as Linux's Cached), or an anon that
+ * no translation maps (brought back from swap by one sharer of a
+ * copy-on-write page, the others not mapping it: Linux's swap cache), so
+ *     pss_bytes_total + page_cache_bytes + anon_unmapped_bytes == user_frames_bytes
+ * holds exactly while no page is in flight (vm_check-clean spaces).
+ * pss_bytes_total is the sum of every space's pss_scaled rounded to whole
+ * frames (exact while the per-share rounding, under one 2^-VM_PSS_SHIFT
+ * byte per translation, stays below half a frame: under 2^23 translations).
+ * shared_frames_saved = sum over mapped frames of (translations - 1): the
+ * frames a copy per mapping would need beyond those used.
+ * Walks every space (taking each lock in turn, never two), its amaps and
+ * every object's pages: O(translations + anons + object pages).  Single CPU in the VM
+ * (docs/locking.md): objects are not locked.
+ */
+struct vm_system_attribution {
+	uint64_t user_frames_bytes; /* vm_system.user_frames in bytes */
+	uint64_t pss_bytes_total;   /* sum of all spaces' PSS */
+	uint64_t page_cache_bytes;  /* object pages no translation maps */
+	uint64_t anon_unmapped_bytes; /* resident anons no translation maps */
+	uint64_t shared_frames_saved; /* frames */
+	uint64_t translations;      /* translations of user frames, all spaces */
+};
+void vm_system_attribution(struct vm_system *sys, struct vm_system_attribution *out);
 
 struct vm_space_stats {
 	uint64_t vmas, mapped_bytes, resident_bytes, pt_pages, faults, faults_refused, zero_fills;

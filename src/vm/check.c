@@ -35,6 +35,10 @@ static const char *check_vma(const struct vm_space *as, const struct vm_area *v,
 		return "vm: VMA maps a freed object";
 	if ((v->flags & VMA_SHARED) && !v->object)
 		return "vm: shared VMA without an object";
+	if (v->space != as)
+		return "vm: VMA does not name the space holding it";
+	if (v->object && !vm_object_maps(v->object, v))
+		return "vm: VMA missing from its object's mappings";
 	return NULL;
 }
 

@@ -74,21 +74,29 @@ static int map_frame(struct vm_space *as, vaddr_t page, pfn_t pfn, unsigned pte_
 	return 0;
 }
 
-/* A shared mapping uses the object's page itself. */
-static int fault_shared(struct vm_space *as, struct vm_area *v, vaddr_t page, uint64_t tag)
+/* Map the object's page of v at page with pte_prot.  A page this fault
+ * made is taken back if the mapping fails; one that was there (resident,
+ * or brought back from swap) stays, its bytes being the object's. */
+static int map_object_page(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned pte_prot, uint64_t tag)
 {
 	uint64_t pgoff = vma_pgoff(v, page);
+	bool existed = vm_object_has(v->object, pgoff);
 	pfn_t pfn;
-	bool existed = vm_object_lookup(v->object, pgoff, &pfn);
-	int rc = existed ? 0 : vm_object_page(as->sys, v->object, pgoff, &pfn);
+	int rc = vm_object_page(as->sys, v->object, pgoff, &pfn);
 	if (rc)
 		return rc;
 	if (!existed)
 		phys_frame(as->sys->phys, pfn)->private_data = tag;
-	rc = map_frame(as, page, pfn, vm_pte_prot(v->prot));
+	rc = map_frame(as, page, pfn, pte_prot);
 	if (rc && !existed)
 		vm_object_forget(as->sys, v->object, pgoff);
 	return rc;
+}
+
+/* A shared mapping uses the object's page itself. */
+static int fault_shared(struct vm_space *as, struct vm_area *v, vaddr_t page, uint64_t tag)
+{
+	return map_object_page(as, v, page, vm_pte_prot(v->prot), tag);
 }
 
 /* The page a private copy starts from: the anon's, else the object's
@@ -172,20 +180,8 @@ static int fault_private(struct vm_space *as, struct vm_area *v, vaddr_t page, u
 		unsigned pte = anon->refcount == 1 ? vm_pte_prot(v->prot) : vm_pte_prot_ro(v->prot);
 		return map_frame(as, page, anon->pfn, pte);
 	}
-	if (!anon && !write && v->object) {
-		uint64_t pgoff = vma_pgoff(v, page);
-		pfn_t pfn;
-		bool existed = vm_object_lookup(v->object, pgoff, &pfn);
-		int rc = existed ? 0 : vm_object_page(as->sys, v->object, pgoff, &pfn);
-		if (rc)
-			return rc;
-		if (!existed)
-			phys_frame(as->sys->phys, pfn)->private_data = tag;
-		rc = map_frame(as, page, pfn, vm_pte_prot_ro(v->prot));
-		if (rc && !existed)
-			vm_object_forget(as->sys, v->object, pgoff);
-		return rc;
-	}
+	if (!anon && !write && v->object)
+		return map_object_page(as, v, page, vm_pte_prot_ro(v->prot), tag);
 	return fault_private_new_anon(as, v, page, anon, tag);
 }
 
@@ -215,10 +211,10 @@ int vm_fault_locked(struct vm_space *as, vaddr_t va, unsigned access)
 		return -MMK_EACCES;
 	}
 	struct vm_system *sys = as->sys;
-	if (sys->swap.page_out && phys_free_frames(sys->phys) < sys->low_watermark)
+	if (phys_free_frames(sys->phys) < sys->low_watermark)
 		vm_reclaim(sys, as, 2 * sys->low_watermark);
 	int rc = resolve(as, v, mmk_page_round_down(va), access, 0);
-	if (rc == -MMK_ENOMEM && sys->swap.page_out && vm_reclaim(sys, as, 64))
+	if (rc == -MMK_ENOMEM && (sys->swap.page_out || sys->low_watermark) && vm_reclaim(sys, as, 64))
 		rc = resolve(as, v, mmk_page_round_down(va), access, 0); /* once more, with frames */
 	if (!rc)
 		as->faults++;

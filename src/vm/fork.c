@@ -50,12 +50,22 @@ static struct rb_node *clone_vma(void *ctx, const struct rb_node *node)
 		kmem_cache_free(&sys->vma_cache, n);
 		return NULL;
 	}
-	if (n->object)
+	n->space = child;
+	if (n->object) {
 		vm_object_ref(n->object);
+		vm_object_link_vma(n->object, n);
+	}
 	return &n->node;
 }
 
-static void drop_vma(void *ctx, struct rb_node *node) { vma_free(ctx, vma_of(node)); }
+/* rb_clone's undo of clone_vma. */
+static void drop_vma(void *ctx, struct rb_node *node)
+{
+	struct vm_area *v = vma_of(node);
+	if (v->object)
+		vm_object_unlink_vma(v->object, v);
+	vma_free(ctx, v);
+}
 
 /* The parent's translations of v, copied into the child (read-only when
  * private), as Linux's copy_page_range: the child starts with the parent's

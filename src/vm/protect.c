@@ -290,7 +290,7 @@ int vm_msync(struct vm_space *as, vaddr_t addr, size_t len, unsigned flags)
 	if (!rc && !vma_range_covered(as, addr, addr + plen))
 		rc = -MMK_ENOMEM;
 	if (!rc)
-		rc = vm_writeback_locked(as, addr, addr + plen);
+		rc = vm_sync_locked(as, addr, addr + plen);
 	hal_spin_unlock(&as->lock);
 	return rc;
 }

@@ -68,6 +68,8 @@ static inline void vm_frame_mapcount(struct vm_system *sys, paddr_t pa, int delt
 	struct mmk_frame *f = phys_frame(sys->phys, mmk_paddr_to_pfn(pa));
 	if (f)
 		f->refcount = (uint32_t)((int64_t)f->refcount + delta);
+	if (f && !f->refcount)
+		sys->cache_unmapped_hint++; /* maybe page cache now: wakes reclaim's page-cache clock */
 }
 unsigned vm_pte_prot(unsigned vm_prot);
 /* The translation protection of vm_prot without write (copy-on-write,
@@ -145,19 +147,59 @@ void vma_drop_anons(struct vm_space *as, struct vm_area *v, vaddr_t start, vaddr
 int vma_amap_make_private(struct vm_space *as, struct vm_area *v);
 
 /* ---- writeback.c ---- */
-/* Write the dirty pages of shared file mappings in [start, end) through
- * their pagers; 0 or the first pager error. */
+/* Before the caller's translations in [start, end) go (munmap, exit,
+ * DONTNEED): write the pages they dirtied in shared file mappings back
+ * through their pagers; a page whose write fails keeps its dirty flag in
+ * the object.  0 or the first pager error. */
 int vm_writeback_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
-/* Write page va of v (a shared file mapping), held in the frame at pa,
- * through its object's pager: 0 or the pager's error. */
+/* Write page va of v (a shared file mapping), held in the frame at pa and
+ * dirty in its translation, through its object's pager: 0, or the pager's
+ * error (the object page keeps its dirty flag for a later try). */
 int vm_writeback_page(struct vm_space *as, const struct vm_area *v, vaddr_t va, paddr_t pa);
+/* msync(MS_SYNC) of [start, end): every dirty page of the objects of the
+ * shared file mappings there, dirtied through any mapping in any space
+ * (their dirty bits are harvested through obj->mappings), is written back.
+ * 0, -MMK_EAGAIN (another space mapping a page is busy; pages written so
+ * far are clean, nothing else changed), or the first pager error (those
+ * pages stay dirty). */
+int vm_sync_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
 
 /* ---- object.c: object pages ---- */
+/* The resident frame of page pgoff (false when absent or swapped out). */
 bool vm_object_lookup(const struct vm_object *obj, uint64_t pgoff, pfn_t *pfn);
-/* The frame of page pgoff, made zero on first use: 0 or -MMK_ENOMEM. */
+/* True when page pgoff has an entry, resident or swapped: a fault that
+ * fails after vm_object_page must not forget it (its bytes are the
+ * object's), only a page it made. */
+bool vm_object_has(const struct vm_object *obj, uint64_t pgoff);
+/* The frame of page pgoff: resident, brought back from swap, read through
+ * the file pager, or made zero.  0, -MMK_ENOMEM, or a pager's error
+ * (nothing changed). */
 int vm_object_page(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff, pfn_t *out);
-uint64_t vm_object_resident(const struct vm_object *obj);
-/* Free page pgoff of obj (no translation may map it any more). */
+/* Free resident page pgoff of obj (no translation may map it any more). */
 void vm_object_forget(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff);
+/* The page's own dirty flag (set when a translation's dirty bit was
+ * harvested and the write-back has not succeeded yet). */
+bool vm_object_dirty(const struct vm_object *obj, uint64_t pgoff);
+void vm_object_set_dirty(struct vm_object *obj, uint64_t pgoff, bool dirty);
+/* A file object whose pager reads and writes: its pages go back to the
+ * file; other objects' pages go to the swap pager. */
+bool vm_object_file_backed(const struct vm_object *obj);
+/* Can reclaim take obj's pages at all (a file pager, or a swap pager)? */
+bool vm_object_evictable(const struct vm_system *sys, const struct vm_object *obj);
+/* Eviction in two steps, so a refusal changes nothing: save the bytes of
+ * resident page pgoff (frame pfn) where they will come back from (the
+ * file, when dirty; else the swap pager, *slot): 0 or the pager's error;
+ * then, once no translation maps the frame, free it and leave the swap
+ * slot (or nothing, for a file page) in the entry. */
+int vm_object_page_out(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff, pfn_t pfn, bool dirty,
+		       uint64_t *slot);
+void vm_object_evicted(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff, uint64_t slot);
+/* obj->mappings upkeep (vma_link, vma_unlink, fork) and its check. */
+void vm_object_link_vma(struct vm_object *obj, struct vm_area *v);
+void vm_object_unlink_vma(struct vm_object *obj, struct vm_area *v);
+bool vm_object_maps(const struct vm_object *obj, const struct vm_area *v);
+/* The address at which v shows page pgoff of its object, if it covers it. */
+bool vma_object_va(const struct vm_area *v, uint64_t pgoff, vaddr_t *va);
+
 
 #endif

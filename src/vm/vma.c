@@ -94,12 +94,17 @@ void vma_link(struct vm_space *as, struct vm_area *v)
 	rb_insert(&as->vmas, &v->node, parent, link);
 	vma_bounds_changed(as, v);
 	as->mapped_pages += vma_pages(v);
+	v->space = as;
+	if (v->object)
+		vm_object_link_vma(v->object, v);
 }
 
 void vma_unlink(struct vm_space *as, struct vm_area *v)
 {
 	struct vm_area *n = vma_next(v);
 	rb_erase(&as->vmas, &v->node);
+	if (v->object)
+		vm_object_unlink_vma(v->object, v);
 	if (n)
 		set_gap(as, n);
 	as->mapped_pages -= vma_pages(v);

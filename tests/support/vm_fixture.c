@@ -250,7 +250,9 @@ static uint64_t owned_frames(struct vmfx *fx)
 		void *e;
 		if (fx->held[i] && fx->held[i]->type != VM_OBJECT_PHYS)
 			while ((e = radix_next(&fx->held[i]->pages, key, &key))) {
-				add_pfn(&v, &n, &cap, (pfn_t)((uintptr_t)e >> 1));
+				pfn_t pfn;
+				if (vm_object_entry_frame(e, &pfn))
+					add_pfn(&v, &n, &cap, pfn);
 				key++;
 			}
 	}
@@ -262,7 +264,9 @@ static uint64_t owned_frames(struct vmfx *fx)
 			void *e;
 			if (a->object)
 				while ((e = radix_next(&a->object->pages, key, &key))) {
-					add_pfn(&v, &n, &cap, (pfn_t)((uintptr_t)e >> 1));
+					pfn_t pfn;
+					if (vm_object_entry_frame(e, &pfn))
+						add_pfn(&v, &n, &cap, pfn);
 					key++;
 				}
 			if (!a->amap)

@@ -48,6 +48,13 @@ static void assert_clean(const struct replay_report *r)
 	assert_true(r->layouts_compared > 0);
 	assert_int_equal(r->layout_mismatched_pages, 0);
 	assert_int_equal(r->frames_leaked, 0);
+	/* sum(PSS) + page cache + unmapped anons == user frames after every
+	 * process exit and at the end (replay.c checks; here, that it did). */
+	assert_true(r->attrib_checks >= r->layouts_compared + 1);
+	assert_int_equal(r->attrib_mismatches, 0);
+	assert_int_equal(r->attrib.pss_bytes_total + r->attrib.page_cache_bytes + r->attrib.anon_unmapped_bytes,
+			 r->attrib.user_frames_bytes);
+	assert_true(r->attrib.pss_bytes_total > 0);
 }
 
 static void test_gcc_hello(void **state)
@@ -107,6 +114,24 @@ static void test_json_keys(void **state)
 	for (size_t i = 0; i < sizeof(pkeys) / sizeof(pkeys[0]); i++)
 		assert_non_null(json_object_get(p0, pkeys[i]));
 	assert_int_equal(json_integer_value(json_object_get(root, "calls")), (json_int_t)rep.calls);
+	static const char *const mkeys[] = { "cow_copies", "zero_fills", "page_ins", "page_outs", "user_frames_bytes",
+					     "pss_bytes_total", "shared_frames_saved", "page_cache_bytes" };
+	for (size_t i = 0; i < sizeof(mkeys) / sizeof(mkeys[0]); i++)
+		assert_true(json_is_integer(json_object_get(root, mkeys[i])));
+	for (size_t i = 0; i < json_array_size(procs); i++) {
+		json_t *p = json_array_get(procs, i);
+		assert_true(json_is_integer(json_object_get(p, "rss_bytes")));
+		assert_true(json_is_integer(json_object_get(p, "pss_bytes")));
+		assert_true(json_is_integer(json_object_get(p, "uss_bytes")));
+	}
+	json_int_t user = json_integer_value(json_object_get(root, "user_frames_bytes"));
+	assert_true(user > 0);
+	assert_int_equal(json_integer_value(json_object_get(root, "pss_bytes_total")) +
+				 json_integer_value(json_object_get(root, "page_cache_bytes")) +
+				 json_integer_value(json_object_get(root, "anon_unmapped_bytes")),
+			 user);
+	/* The shell's processes share libc's frames. */
+	assert_true(json_integer_value(json_object_get(root, "shared_frames_saved")) > 0);
 	json_decref(root);
 	unlink(path);
 	replay_report_free(&rep);

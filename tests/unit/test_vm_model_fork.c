@@ -34,10 +34,13 @@
  * (the access gets the pager's error, SIGBUS-like, and nothing is lost).
  * The model cannot know which pages the clock takes, so after a step that
  * may reclaim, a page a space lost must be one reclaim may take (private,
- * one anon with one reference, accessible) and really paged out; the model
- * then marks its anon swapped.  An unbounded vm_reclaim must take every
- * such page (two turns of the clock) unless the pager refused some, and
- * must return the count it took.
+ * one anon with one reference, accessible, really paged out: the model
+ * then marks its anon swapped; or an object's page, taken from every space
+ * at once, its bytes kept by the object).  An unbounded vm_reclaim must
+ * take every such page (two turns of the clock) unless the pager refused
+ * some, and must return the count it took: the object pages and private
+ * pages the spaces lost plus the page cache it freed (pages no translation
+ * maps, which vm_system_attribution counts).
  *
  * After every step: return codes (Linux's order; an error that Linux would
  * give only in another order is recorded, as in test_vm_model); every
@@ -56,16 +59,15 @@
  *
  * Writeback (issue 3 item 4: msync, munmap and exit write back dirty pages
  * of shared file mappings): the file pager checks that every page written
- * back holds the object's bytes of the moment and that no page is read from
- * the file twice (an object never drops a page); after msync, munmap, exit
+ * back holds the object's bytes of the moment and that a page read from the
+ * file again (reclaim dropped it) finds every byte written; after msync, munmap, exit
  * and mremap over or shrinking a mapping, every page the space wrote
  * through a shared file mapping must be in the file; at the end, with every
  * space gone, the files must hold every byte written through shared
  * mappings.  These findings are recorded (the run goes on, so that one does
  * not hide the others) and the seed fails at its end with the list and the
- * steps before the first.  msync leaving a page dirtied through another
- * space's mapping is counted, not failed (mmk writes what this space's
- * translations dirtied; Linux's msync writes the file range).
+ * steps before the first.  msync must also write pages dirtied through
+ * another space's mapping (Linux's msync writes the file range).
  *
  * What the model found is kept below as small reproductions (the fixed ones
  * as regression tests; test_bug_* while open).
@@ -119,6 +121,7 @@ struct mobj {
 	uint8_t *store[OBJ_PAGES]; /* files: the file's bytes (what the pager holds) */
 	uint32_t reads[OBJ_PAGES]; /* pager reads of each page */
 	uint64_t writes;           /* pager writes */
+	uint32_t lost_mark[OBJ_PAGES]; /* reconcile: the pass that counted this page's eviction */
 };
 
 struct mpage {
@@ -294,11 +297,17 @@ static void manon_put(struct model *m, struct manon *a)
 	}
 }
 
-/* A page reclaim may take: private, held by one anon with one reference,
- * resident and accessible. */
+/* A page of an object that a mapping shows (a shared mapping, or a private
+ * one reading the file's page): reclaim takes it from every space at once. */
+static bool object_page(const struct mpage *p) { return p->mapped && p->obj && (p->shared || !p->anon); }
+
+/* A page reclaim may take: resident and accessible, and either private,
+ * held by one anon with one reference, or an object's page. */
 static bool evictable(const struct mpage *p)
 {
-	return p->mapped && p->resident && !p->shared && p->prot && p->anon && p->anon->refs == 1 && !p->anon->swapped;
+	if (!p->mapped || !p->resident || !p->prot)
+		return false;
+	return object_page(p) || (!p->shared && p->anon && p->anon->refs == 1 && !p->anon->swapped);
 }
 
 /* ---- failure reports ---- */
@@ -430,9 +439,12 @@ static int file_read(void *ctx, uint64_t pgoff, void *page)
 		memset(page, 0, PG);
 		return 0;
 	}
-	if (++ob->reads[pgoff] > 1)
-		disc(ob->m, "file %u page %llu read from the pager %u times (the object lost its page)", ob->idx,
-		     (unsigned long long)pgoff, ob->reads[pgoff]);
+	/* Read again after reclaim dropped the page: the file must hold
+	 * every byte written (a dirty page is written back before it goes). */
+	if (++ob->reads[pgoff] > 1 && memcmp(ob->store[pgoff], obj_bytes(ob->m, ob->idx, (unsigned)pgoff), PG))
+		disc(ob->m, "file %u page %llu read again from the pager, without the bytes written (the object "
+			    "dropped a dirty page)",
+		     ob->idx, (unsigned long long)pgoff);
 	memcpy(page, ob->store[pgoff], PG);
 	return 0;
 }
@@ -1180,10 +1192,11 @@ static void step_msync(struct model *m)
 		if (p->wdirty) {
 			check_written(m, s, i, "msync");
 		} else if (memcmp(m->obj[p->obj - 1u].store[p->objpg], obj_bytes(m, p->obj - 1u, p->objpg), PG)) {
-			/* Dirtied through another space's mapping: Linux's msync
-			 * (an fsync of the file range) writes it; mmk writes only
-			 * what this space's translations dirtied. */
+			/* Dirtied through another space's mapping: msync writes
+			 * it too, as Linux's (an fsync of the file range). */
 			m->linux_msync_diff++;
+			disc(m, "msync: P%u page %#llx (file %u page %u), dirtied through another space, is not in the file",
+			     m->sp[s].name, (unsigned long long)addr_of(i), p->obj - 1u, p->objpg);
 		}
 	}
 }
@@ -1254,15 +1267,29 @@ static void step_spawn(struct model *m)
 	m->stats[S_SPAWN]++;
 }
 
-/* Returns the frames vm_reclaim says it freed (the caller compares). */
-static uint64_t step_reclaim(struct model *m, uint64_t *target, uint64_t *refused)
+/* Object pages no translation maps (reclaim takes them first). */
+static uint64_t page_cache_frames(struct model *m)
 {
-	uint64_t r0 = m->swap.refused;
+	struct vm_system_attribution sa;
+	vm_system_attribution(&m->fx->s.vm, &sa);
+	return sa.page_cache_bytes / PG;
+}
+
+/* Returns the frames vm_reclaim says it freed (the caller compares), and
+ * in *cache_freed those of them that were page cache. */
+static uint64_t step_reclaim(struct model *m, uint64_t *target, uint64_t *refused, uint64_t *cache_freed)
+{
+	uint64_t r0 = m->swap.refused, cache0 = page_cache_frames(m);
 	*target = chance(m, 50) ? 1 + below(m, 24) : HUGE_TARGET;
 	logf_(m, "vm_reclaim target %llu", (unsigned long long)*target);
 	m->stats[S_RECLAIM]++;
 	uint64_t freed = vm_reclaim(&m->fx->s.vm, NULL, *target);
 	*refused = m->swap.refused - r0;
+	uint64_t cache1 = page_cache_frames(m);
+	if (cache1 > cache0)
+		model_fail(m, 0, 0, "vm_reclaim made page cache (%llu frames, %llu before)", (unsigned long long)cache1,
+			   (unsigned long long)cache0);
+	*cache_freed = cache0 - cache1;
 	return freed;
 }
 
@@ -1351,12 +1378,33 @@ static void collect_res(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 		r->outside = true;
 }
 
+/* An object page lost its translations to reclaim: after a bare reclaim
+ * (no fault in the step could have read it back through another mapping)
+ * its frame must be gone from the object too (its bytes in the file or a
+ * swap slot).  Returns 1 the first time this pass sees the page (frames
+ * freed), else 0. */
+static uint64_t object_page_lost(struct model *m, unsigned s, uint64_t i, struct mpage *p, bool bare)
+{
+	struct mobj *ob = &m->obj[p->obj - 1u];
+	pfn_t pfn;
+	if (bare && vm_object_entry_frame(radix_lookup(&ob->o->pages, p->objpg), &pfn))
+		model_fail(m, s, addr_of(i), "page %#llx of space %u lost its translation, its object page is resident",
+			   (unsigned long long)addr_of(i), s);
+	p->resident = 0;
+	if (ob->lost_mark[p->objpg] == m->epoch)
+		return 0;
+	ob->lost_mark[p->objpg] = m->epoch;
+	return 1;
+}
+
 /* Residency: the space's translations against the model's.  A page the
  * space lost in a step that may reclaim must be one reclaim may take: the
- * model then has its anon swapped.  Returns the pages lost that way. */
-static uint64_t reconcile(struct model *m, bool may_reclaim)
+ * model then has its anon swapped (an object page keeps its bytes in the
+ * object).  Returns the frames freed that way. */
+static uint64_t reconcile(struct model *m, bool may_reclaim, bool bare)
 {
 	uint64_t lost = 0;
+	m->epoch++; /* marks object pages counted in this pass */
 	static struct res_bits r;
 	for (unsigned s = 0; s < MAXS; s++) {
 		if (!m->sp[s].live)
@@ -1373,6 +1421,10 @@ static uint64_t reconcile(struct model *m, bool may_reclaim)
 						   "page %#llx of space %u: resident in the model, not in the space (%s)",
 						   (unsigned long long)addr_of(i), s,
 						   may_reclaim ? "not a page reclaim may take" : "no reclaim in this step");
+				if (object_page(p)) {
+					lost += object_page_lost(m, s, i, p, bare);
+					continue;
+				}
 				const struct vm_area *v = vm_search(m->sp[s].as, addr_of(i));
 				const struct vm_anon *a = v ? anon_at(v, addr_of(i)) : NULL;
 				if (a && !a->swapped)
@@ -1588,9 +1640,20 @@ static void compare(struct model *m)
 				swapped += a->swapped;
 			}
 		}
-	if (swapped != m->swap.used)
-		model_fail(m, 0, 0, "%llu swap slots in use, the model has %llu anons swapped",
-			   (unsigned long long)m->swap.used, (unsigned long long)swapped);
+	/* ... and each swapped page of shared anonymous memory one. */
+	uint64_t obj_swapped = 0;
+	for (unsigned o = 0; o < NOBJ; o++) {
+		uint64_t key = 0;
+		void *e;
+		pfn_t pfn;
+		while ((e = radix_next(&m->obj[o].o->pages, key, &key))) {
+			obj_swapped += !vm_object_entry_frame(e, &pfn);
+			key++;
+		}
+	}
+	if (swapped + obj_swapped != m->swap.used)
+		model_fail(m, 0, 0, "%llu swap slots in use, the model has %llu anons and %llu object pages swapped",
+			   (unsigned long long)m->swap.used, (unsigned long long)swapped, (unsigned long long)obj_swapped);
 }
 
 /* ---- the runs ---- */
@@ -1725,7 +1788,7 @@ static void run_seed(struct run *run, uint64_t seed, unsigned steps, bool pressu
 	for (m->step = 1; m->step <= steps; m->step++) {
 		unsigned r = (unsigned)below(m, 100), live = nlive(m);
 		bool may_reclaim = false;
-		uint64_t target = 0, freed = 0, refused = 0;
+		uint64_t target = 0, freed = 0, refused = 0, cache_freed = 0;
 		m->enomem = false;
 		m->refused0 = m->swap.refused;
 		if (r < 15)
@@ -1750,7 +1813,7 @@ static void run_seed(struct run *run, uint64_t seed, unsigned steps, bool pressu
 		else if (r < 87 && live < MAXS)
 			step_spawn(m);
 		else if (r < 95) {
-			freed = step_reclaim(m, &target, &refused);
+			freed = step_reclaim(m, &target, &refused, &cache_freed);
 			may_reclaim = true;
 		} else if (r < 97) {
 			step_sweep(m);
@@ -1758,7 +1821,7 @@ static void run_seed(struct run *run, uint64_t seed, unsigned steps, bool pressu
 		} else {
 			may_reclaim = step_touch(m);
 		}
-		uint64_t lost = reconcile(m, may_reclaim);
+		uint64_t lost = reconcile(m, may_reclaim, target != 0);
 		/* (a page the swap pager refused stays, and may be all there was) */
 		uint64_t can_go = m->enomem && m->swap.refused == m->refused0
 					  ? count_evictable(m, m->enomem_s, m->enomem_i) : 0;
@@ -1770,9 +1833,9 @@ static void run_seed(struct run *run, uint64_t seed, unsigned steps, bool pressu
 		if (!target)
 			m->stats[S_FAULT_EVICTED] += lost;
 		if (target) {
-			if (freed != lost)
-				model_fail(m, 0, 0, "vm_reclaim returned %llu, the spaces lost %llu pages",
-					   (unsigned long long)freed, (unsigned long long)lost);
+			if (freed != lost + cache_freed)
+				model_fail(m, 0, 0, "vm_reclaim returned %llu, the spaces lost %llu pages, the page cache %llu",
+					   (unsigned long long)freed, (unsigned long long)lost, (unsigned long long)cache_freed);
 			if (freed > target)
 				model_fail(m, 0, 0, "vm_reclaim freed %llu frames, more than its target %llu",
 					   (unsigned long long)freed, (unsigned long long)target);

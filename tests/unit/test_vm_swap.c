@@ -17,64 +17,23 @@
 #include <mmk/errno.h>
 
 #include "sim.h"
+#include "swap_fixture.h"
 #include "vm_fixture.h"
 
 #define BASE ((vaddr_t)0x40000000ull)
 #define RW (VM_PROT_READ | VM_PROT_WRITE)
 
-/* A swap area in host memory: slot -> 4 KiB copy. */
-struct host_swap {
-	unsigned char **page;
-	uint64_t cap, used;
-	int fail_page_in; /* > 0: the next n page-ins fail with -EIO */
-};
-
-static int swap_out(void *ctx, const void *page, uint64_t *slot)
-{
-	struct host_swap *s = ctx;
-	uint64_t i = 0;
-	while (i < s->cap && s->page[i])
-		i++;
-	if (i == s->cap)
-		return -MMK_ENOSPC;
-	s->page[i] = malloc(4096);
-	memcpy(s->page[i], page, 4096);
-	s->used++;
-	*slot = i;
-	return 0;
-}
-
-static int swap_in(void *ctx, uint64_t slot, void *page)
-{
-	struct host_swap *s = ctx;
-	if (s->fail_page_in > 0) {
-		s->fail_page_in--;
-		return -5; /* EIO */
-	}
-	memcpy(page, s->page[slot], 4096);
-	return 0;
-}
-
-static void swap_release(void *ctx, uint64_t slot)
-{
-	struct host_swap *s = ctx;
-	free(s->page[slot]);
-	s->page[slot] = NULL;
-	s->used--;
-}
-
 struct fixture {
 	struct vmfx fx;
-	struct host_swap swap;
+	struct test_swap swap;
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	vmfx_boot(&f->fx, 32 * VMFX_MIB, 1); /* about 6,000 frames for users */
-	f->swap.cap = 1u << 16;
-	f->swap.page = calloc(f->swap.cap, sizeof(*f->swap.page));
-	struct vm_pager p = { swap_out, swap_in, swap_release, &f->swap };
+	test_swap_init(&f->swap, 1u << 16);
+	struct vm_pager p = test_swap_pager(&f->swap);
 	vm_system_set_swap(&f->fx.s.vm, &p, 256);
 	*state = f;
 	return 0;
@@ -85,7 +44,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	vmfx_shutdown(&f->fx);
 	assert_int_equal(f->swap.used, 0); /* every slot released */
-	free(f->swap.page);
+	test_swap_free(&f->swap);
 	free(f);
 	return 0;
 }

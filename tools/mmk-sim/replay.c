@@ -328,13 +328,52 @@ static void record_proc(struct replay *r, struct wproc *p)
 	pr->uss_bytes = p->attrib.uss_bytes;
 }
 
+/* The attribution now; kept when it has the most user frames so far. */
+static void note_attribution(struct replay *r, struct vm_system_attribution *sa)
+{
+	vm_system_attribution(&r->sys->vm, sa);
+	if (sa->user_frames_bytes >= r->rep->attrib.user_frames_bytes)
+		r->rep->attrib = *sa;
+}
+
+/* PSS of every space, summed here from the per-space figures, plus the
+ * page cache and the unmapped anons must be the user frames (issue 3
+ * item 6). */
+static void check_attribution(struct replay *r, uint32_t line, const char *when)
+{
+	struct vm_system_attribution sa;
+	note_attribution(r, &sa);
+	uint64_t scaled = 0;
+	for (struct vm_space *as = r->sys->vm.space_list; as; as = as->next_space) {
+		struct vm_attribution a;
+		vm_space_attribution(as, &a);
+		scaled += a.pss_scaled;
+	}
+	const uint64_t frame = (uint64_t)4096 << VM_PSS_SHIFT;
+	uint64_t pss = (scaled + frame / 2) / frame * 4096;
+	r->rep->attrib_checks++;
+	if (pss != sa.pss_bytes_total ||
+	    pss + sa.page_cache_bytes + sa.anon_unmapped_bytes != sa.user_frames_bytes) {
+		r->rep->attrib_mismatches++;
+		replay_msg(r, line,
+			   "%s: PSS of all spaces %llu + page cache %llu + unmapped anons %llu bytes != user frames %llu "
+			   "bytes",
+			   when, (unsigned long long)pss, (unsigned long long)sa.page_cache_bytes,
+			   (unsigned long long)sa.anon_unmapped_bytes, (unsigned long long)sa.user_frames_bytes);
+	}
+}
+
 static void end_proc(struct replay *r, struct wproc *p)
 {
 	if (!p->exited) {
 		record_proc(r, p);
 		p->exited = true;
 	}
+	struct vm_system_attribution before;
+	if (p->mm)
+		note_attribution(r, &before);
 	world_drop_mm(&r->w, p);
+	check_attribution(r, 0, "after a process exit");
 	world_drop_fds(p->fds);
 	p->fds = NULL;
 }
@@ -518,7 +557,8 @@ int replay_capture(struct sim_system *s, struct capture *c, const struct replay_
 	reap_caches(s);
 	uint64_t free_before = sim_system_free_frames(s);
 	phys_get_stats(&s->phys, &rep->phys_at_peak);
-	uint64_t cow0 = s->vm.cow_copies, zero0 = s->vm.zero_fills, out0 = s->vm.page_outs, in0 = s->vm.page_ins;
+	uint64_t cow0 = s->vm.cow_copies, zero0 = s->vm.zero_fills, out0 = s->vm.page_outs, in0 = s->vm.page_ins,
+		 fout0 = s->vm.file_page_outs;
 	world_init(&r.w, s);
 	find_children(&r);
 	bind_exec_snapshots(&r);
@@ -537,16 +577,19 @@ int replay_capture(struct sim_system *s, struct capture *c, const struct replay_
 	rep->zero_fills = s->vm.zero_fills - zero0;
 	rep->page_outs = s->vm.page_outs - out0;
 	rep->page_ins = s->vm.page_ins - in0;
+	rep->file_page_outs = s->vm.file_page_outs - fout0;
 	for (struct wproc *p = r.w.procs; p; p = p->next)
 		if (!p->exited)
 			record_proc(&r, p);
+	check_attribution(&r, 0, "at the end");
 	world_free(&r.w);
 	free(r.children);
 	reap_caches(s);
 	uint64_t free_after = sim_system_free_frames(s);
 	rep->frames_leaked = free_before > free_after ? free_before - free_after : 0;
 	bool clean = rep->calls == rep->calls_matched && rep->unexplained_lines == 0 && rep->faults_refused == 0 &&
-		     rep->faults_segv_missed == 0 && rep->layout_mismatched_pages == 0 && rep->frames_leaked == 0;
+		     rep->faults_segv_missed == 0 && rep->layout_mismatched_pages == 0 && rep->frames_leaked == 0 &&
+		     rep->attrib_mismatches == 0;
 	return clean ? 0 : 1;
 }
 

@@ -41,10 +41,17 @@ struct replay_report {
 	uint64_t ns_in_calls, timed_calls;
 	uint64_t peak_resident_bytes;  /* user frames in use at the peak, bytes */
 	uint64_t cow_copies, zero_fills, page_outs, page_ins; /* during this replay */
+	uint64_t file_page_outs; /* file pages reclaim wrote back or dropped */
 	uint64_t pt_pages_at_peak;     /* page-table pages then */
 	struct phys_stats phys_at_peak; /* frames and buddy lists then */
 	struct kmem_stats slab_at_peak[3]; /* the VM's caches then: vm_area, vm_object, vm_space */
 	uint64_t frames_leaked;  /* free frames after teardown vs before the replay */
+	/* Attribution (vm_system_attribution) checked after every process exit
+	 * and at the end: sum of every space's PSS + page cache must equal the
+	 * user frames.  attrib is the checkpoint (a process just before its
+	 * exit, or the end) with the most user frames. */
+	uint64_t attrib_checks, attrib_mismatches;
+	struct vm_system_attribution attrib;
 	struct replay_proc_report *procs;
 	size_t nprocs;
 };

@@ -69,8 +69,13 @@ void report_text(FILE *out, const struct replay_report *reps, size_t n, struct s
 			(unsigned long long)r->faults, (unsigned long long)r->faults_ok,
 			(unsigned long long)r->faults_refused, (unsigned long long)r->faults_segv_expected,
 			(unsigned long long)r->faults_segv_missed, (unsigned long long)r->faults_unmodelled);
-		fprintf(out, "  page-outs %llu, page-ins %llu\n", (unsigned long long)r->page_outs,
-			(unsigned long long)r->page_ins);
+		fprintf(out, "  page-outs %llu, page-ins %llu, file pages reclaimed %llu\n", (unsigned long long)r->page_outs,
+			(unsigned long long)r->page_ins, (unsigned long long)r->file_page_outs);
+		fprintf(out, "  attribution (%llu checks, %llu mismatched): user frames %.1f MiB = PSS %.1f MiB + page cache "
+			     "%.1f MiB + unmapped anons %.1f MiB; sharing saves %llu frames\n",
+			(unsigned long long)r->attrib_checks, (unsigned long long)r->attrib_mismatches,
+			mib(r->attrib.user_frames_bytes), mib(r->attrib.pss_bytes_total), mib(r->attrib.page_cache_bytes),
+			mib(r->attrib.anon_unmapped_bytes), (unsigned long long)r->attrib.shared_frames_saved);
 		fprintf(out, "  exit layouts compared %llu, mismatched pages %llu; frames leaked %llu\n",
 			(unsigned long long)r->layouts_compared, (unsigned long long)r->layout_mismatched_pages,
 			(unsigned long long)r->frames_leaked);
@@ -144,7 +149,15 @@ static json_t *json_capture(const struct replay_report *r)
 	json_object_set_new(o, "layouts_compared", json_u(r->layouts_compared));
 	json_object_set_new(o, "frames_leaked", json_u(r->frames_leaked));
 	json_object_set_new(o, "peak_resident_bytes", json_u(r->peak_resident_bytes));
-	json_object_set_new(o, "user_frames_bytes", json_u(r->peak_resident_bytes));
+	/* Attribution at the checkpoint with the most user frames (replay.h). */
+	json_object_set_new(o, "user_frames_bytes", json_u(r->attrib.user_frames_bytes));
+	json_object_set_new(o, "pss_bytes_total", json_u(r->attrib.pss_bytes_total));
+	json_object_set_new(o, "page_cache_bytes", json_u(r->attrib.page_cache_bytes));
+	json_object_set_new(o, "anon_unmapped_bytes", json_u(r->attrib.anon_unmapped_bytes));
+	json_object_set_new(o, "shared_frames_saved", json_u(r->attrib.shared_frames_saved));
+	json_object_set_new(o, "attribution_checks", json_u(r->attrib_checks));
+	json_object_set_new(o, "attribution_mismatches", json_u(r->attrib_mismatches));
+	json_object_set_new(o, "file_page_outs", json_u(r->file_page_outs));
 	json_object_set_new(o, "cow_copies", json_u(r->cow_copies));
 	json_object_set_new(o, "zero_fills", json_u(r->zero_fills));
 	json_object_set_new(o, "page_outs", json_u(r->page_outs));
@@ -183,6 +196,11 @@ int report_json(const char *path, const struct replay_report *reps, size_t n, st
 		sum.zero_fills += r->zero_fills;
 		sum.page_outs += r->page_outs;
 		sum.page_ins += r->page_ins;
+		sum.file_page_outs += r->file_page_outs;
+		sum.attrib_checks += r->attrib_checks;
+		sum.attrib_mismatches += r->attrib_mismatches;
+		if (r->attrib.user_frames_bytes >= sum.attrib.user_frames_bytes)
+			sum.attrib = r->attrib;
 		sum.ns_in_calls += r->ns_in_calls;
 		sum.timed_calls += r->timed_calls;
 		if (r->peak_resident_bytes >= sum.peak_resident_bytes) {
