@@ -201,6 +201,19 @@ static void test_zero_flag(void **state)
 	assert_int_equal(kmem_cache_destroy(&c), 0);
 }
 
+/* n alloc+free pairs on a new cache "pairs" of 64 bytes with flags; stats after. */
+static void run_pairs(struct kfx *fx, struct kmem_cache *c, unsigned flags, int n, struct kmem_stats *st)
+{
+	kfx_create(fx, c, "pairs", 64, 8, NULL, NULL, NULL, flags);
+	for (int i = 0; i < n; i++) {
+		void *p = kmem_cache_alloc(c);
+		assert_non_null(p);
+		assert_int_equal(kmem_cache_free(c, p), 0);
+	}
+	kfx_check(c);
+	kmem_cache_stats(c, st);
+}
+
 /* Pairs of alloc and free are served by the CPU's magazines. */
 static void test_cpu_layer_serves_pairs(void **state)
 {
@@ -208,27 +221,13 @@ static void test_cpu_layer_serves_pairs(void **state)
 	struct kmem_cache c;
 	struct kmem_stats st;
 	/* The fast path counts nothing; a KMEM_STATS cache counts each call. */
-	kfx_create(fx, &c, "pairs", 64, 8, NULL, NULL, NULL, 0);
-	for (int i = 0; i < 1000; i++) {
-		void *p = kmem_cache_alloc(&c);
-		assert_non_null(p);
-		assert_int_equal(kmem_cache_free(&c, p), 0);
-	}
-	kfx_check(&c);
-	kmem_cache_stats(&c, &st);
+	run_pairs(fx, &c, 0, 1000, &st);
 	assert_int_equal(st.allocs, 1); /* only the first came from a slab */
 	assert_int_equal(st.cpu_alloc_hits + st.cpu_free_hits, 0);
 	assert_int_equal(st.live, 0);
 	assert_int_equal(st.in_magazines, 1);
 	assert_int_equal(kmem_cache_destroy(&c), 0);
-	kfx_create(fx, &c, "pairs", 64, 8, NULL, NULL, NULL, KMEM_STATS);
-	for (int i = 0; i < 1000; i++) {
-		void *p = kmem_cache_alloc(&c);
-		assert_non_null(p);
-		assert_int_equal(kmem_cache_free(&c, p), 0);
-	}
-	kfx_check(&c);
-	kmem_cache_stats(&c, &st);
+	run_pairs(fx, &c, KMEM_STATS, 1000, &st);
 	assert_int_equal(st.allocs, 1000);
 	assert_int_equal(st.frees, 1000);
 	assert_true(st.cpu_alloc_hits >= 999);
