@@ -25,6 +25,7 @@ int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, str
 	o->type = type;
 	o->name = name;
 	radix_init(&o->pages, &sys->radix_cache);
+	radix_init(&o->charges, &sys->radix_cache); /* who pays for each page (charge.c) */
 	*out = o;
 	return 0;
 }
@@ -42,9 +43,11 @@ void vm_object_release(struct vm_system *sys, struct vm_object *obj)
 	while ((v = radix_next(&obj->pages, 0, &key))) {
 		radix_remove(&obj->pages, key);
 		phys_free(sys->phys, decode(v), 0);
+		vm_object_uncharge_page(obj, key);
 		sys->user_frames--;
 	}
 	radix_destroy(&obj->pages);
+	radix_destroy(&obj->charges);
 	kmem_cache_free(&sys->object_cache, obj);
 }
 
@@ -113,6 +116,7 @@ void vm_object_forget(struct vm_system *sys, struct vm_object *obj, uint64_t pgo
 	if (!v)
 		return;
 	phys_free(sys->phys, decode(v), 0);
+	vm_object_uncharge_page(obj, pgoff);
 	sys->user_frames--;
 }
 
