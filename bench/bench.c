@@ -58,6 +58,7 @@ void bench_alloc_run(void);
 _Noreturn void bench_alloc_peer_main(int argc, char **argv);
 void bench_vm_run(void); /* bench_vm.c: fork, COW and shared-file faults */
 void bench_claims_run(void); /* bench_claims.c: claims and batched revocation */
+void bench_charge_run(struct sim_system *sys); /* bench_charge.c: charge overhead (issue 5) */
 
 #define REPEATS 5
 #define TRIAL_NS 60000000ull       /* 60 ms per trial: stable, keeps the run short */
@@ -738,10 +739,19 @@ int main(int argc, char **argv)
 	print_machine();
 	mix_script_init(&mix);
 	mmk_ok(sim_system_boot(sys, SIM_RAM, 1), "sim_system_boot");
+	const char *only = getenv("MMK_BENCH_ONLY");
+	if (only && strcmp(only, "charge") == 0) { /* the charge figures alone (bench/README.md) */
+		bench_charge_run(sys);
+		mmk_ok(sim_system_shutdown(sys), "sim_system_shutdown");
+		free(sys);
+		print_table();
+		return 0;
+	}
 	frame_cost(sys);
 	run_buddy(sys);
 	run_vmas(sys);
 	run_fault(sys);
+	bench_charge_run(sys);
 	mmk_ok(sim_system_shutdown(sys), "sim_system_shutdown");
 	free(sys);
 	bench_vm_run(); /* after the shutdown: its Linux helpers fork, and must not copy the sim's RAM */

@@ -21,8 +21,10 @@
  * Charges are lock-free (one compare-and-swap on the account's `used`), so
  * they may be taken under any other mmk lock.  Lock order: acct_system.lock
  * is taken before vm_space locks and never while one is held, except by
- * acct_holder_attach/detach, which take it alone.  acct_destroy calls
- * holders' release functions with no acct lock held.
+ * acct_holder_attach/detach/acct_get/acct_put and the uncharge that frees a
+ * destroyed account's pinned struct (charge.c), which take it alone (with
+ * nothing but a kmem cache lock under it).  acct_destroy calls holders'
+ * release functions with no acct lock held.
  */
 #ifndef MMK_ACCT_H
 #define MMK_ACCT_H
@@ -112,7 +114,9 @@ int acct_split(struct mmk_account *parent, uint64_t frames, const char *name, st
  * Destroy a and its descendants: each is marked dead (charges and splits
  * fail), each holder's release runs (freeing what it charged), and a's
  * limit returns to its parent.  Accounts leave the tree; their structs live
- * on while references remain.  On the root, everything below it is
+ * on while references remain, and while frames stay charged to them (pages
+ * they paid for that live on in other accounts' tasks, issue 5: the last
+ * uncharge frees the struct).  On the root, everything below it is
  * destroyed and its holders released, but the root itself stays alive.
  * 0; -MMK_EINVAL for NULL; -MMK_EIDRM when a is already dead.  A holder
  * that leaves frames charged after release is a bug acct_check reports.
@@ -133,6 +137,14 @@ void acct_put(struct mmk_account *a);
  * Lock-free: one CAS loop.
  */
 int acct_charge(struct mmk_account *a, uint64_t frames);
+
+/*
+ * Charge as many frames as fit, between min and max (a stock's refill:
+ * the batch when it fits, else just what is needed): 0 and *got in
+ * [min, max]; -MMK_ENOMEM when not even min fits (counted once in
+ * failcnt); -MMK_EIDRM when a is dead.  min <= max.  Lock-free.
+ */
+int acct_charge_upto(struct mmk_account *a, uint64_t min, uint64_t max, uint64_t *got);
 
 /* Give back frames charged to a (dead or not).  Uncharging more than was
  * charged is a caller bug: the count stops at 0 and acct_check reports

@@ -51,7 +51,8 @@ enum mmk_zone_id {
 enum mmk_frame_state {
 	MMK_FRAME_ABSENT = 0,   /* a hole in the map: no RAM */
 	MMK_FRAME_RESERVED = 1, /* RAM never given to the allocator (boot image, frame db) */
-	MMK_FRAME_FREE = 2,     /* head of a free buddy block of `order` */
+	MMK_FRAME_FREE = 2,     /* head of a free buddy block of `order`: owner
+	                           NONE (user space's) or KERNEL (the kernel's) */
 	MMK_FRAME_ALLOCATED = 3, /* head of an allocated block of `order` */
 	MMK_FRAME_TAIL = 4,     /* inside a block, not its head (order and owner
 	                           live at the head only; owner stays NONE) */
@@ -87,6 +88,13 @@ struct mmk_zone {
 	uint64_t free;             /* frames free */
 	uint32_t free_head[MMK_MAX_ORDER + 1]; /* per-order lists of free block heads */
 	uint64_t nr_free[MMK_MAX_ORDER + 1];   /* blocks on each list */
+	/* The kernel's free frames (seed 002: owned by the kernel, not in
+	 * use): free heads with owner KERNEL, on lists of their own so that
+	 * they never merge with user space's free blocks.  Empty until
+	 * phys_give_to_kernel puts frames there (src/phys/ownership.c). */
+	uint64_t kernel_free;                  /* frames on the kernel lists */
+	uint32_t kfree_head[MMK_MAX_ORDER + 1];
+	uint64_t knr_free[MMK_MAX_ORDER + 1];
 };
 
 struct phys {
@@ -100,6 +108,9 @@ struct phys {
 	uint64_t ram_frames;       /* usable + boot frames */
 	uint64_t reserved_frames;  /* RAM frames never managed (boot, db) */
 	struct mmk_zone zones[MMK_NR_ZONES];
+	/* Frame ownership (seed 002, src/phys/ownership.c). */
+	bool strict_ownership;     /* kernel allocations only from the kernel's free frames */
+	pfn_t kernel_start_pfn, kernel_end_pfn; /* frames the kernel may own: [start, end) */
 };
 
 /*
@@ -118,7 +129,12 @@ struct phys {
 int phys_init(struct phys *ph, struct hal_machine *m, const struct mmk_mem_range *map, size_t n,
 	      struct mmk_failpoint *fp);
 
-/* Flags of phys_alloc. */
+/* Flags of phys_alloc.  Without PHYS_USER the block is the kernel's: it
+ * comes from the kernel's free frames first (seed 002) and, unless strict
+ * ownership is on, from the common free lists after them; with strict
+ * ownership, only from the kernel's (-MMK_ENOMEM when it has none).  A
+ * freed kernel block goes back to the kernel's free frames under strict
+ * ownership, to the common lists otherwise (today's behaviour). */
 #define PHYS_ZONE_DMA 0x1u    /* only below 16 MiB */
 #define PHYS_ZONE_DMA32 0x2u  /* only below 4 GiB */
 #define PHYS_ZERO 0x4u        /* zero the block */
@@ -147,6 +163,56 @@ int phys_alloc_aligned(struct phys *ph, unsigned order, unsigned align_order, un
  */
 int phys_free(struct phys *ph, pfn_t pfn, unsigned order);
 
+/* ---- frame ownership between the kernel and user space (seed 002) ----
+ *
+ * Every managed frame is the kernel's or user space's, and in use or free:
+ * a free frame on the common lists is user space's (its memory manager
+ * hands those out with PHYS_USER); a free frame on a zone's kernel lists
+ * is the kernel's; an allocated block is its owner's and in use (mapped,
+ * held by an anon, object or container, or by a kernel object); RESERVED
+ * frames (boot image, frame database) are the kernel's, in use for good.
+ * The two calls below move free frames between the two sides.  Both take
+ * a list of n frame numbers, allocate nothing (they cannot fail for lack
+ * of memory), are all-or-nothing (on error nothing moved), and zero each
+ * frame as it changes owner.  Errors, first per frame, for the first bad
+ * frame of the list:
+ *   -MMK_EINVAL  NULL list, n == 0, a frame outside RAM (hole, outside the
+ *                database);
+ *   -MMK_EEXIST  the receiver already owns the frame (also a frame listed
+ *                twice: the second time it is already the receiver's);
+ *   -MMK_EBUSY   the frame is in use (allocated, mapped, reserved);
+ *   -MMK_EPERM   phys_give_to_kernel only: the architecture forbids the
+ *                kernel this frame (outside [kernel_start_pfn,
+ *                kernel_end_pfn), e.g. beyond what its direct map covers).
+ * Locking: ph->lock, held for the whole list.  Source: seed 002 (Jinue).
+ */
+int phys_give_to_kernel(struct phys *ph, const pfn_t *pfns, size_t n);
+int phys_take_from_kernel(struct phys *ph, const pfn_t *pfns, size_t n);
+
+/*
+ * Who owns frame pfn: MMK_OWNER_KERNEL (allocated to the kernel, free in
+ * its pool, or reserved for it), MMK_OWNER_BOOT (the boot image),
+ * MMK_OWNER_USER (allocated for user space), MMK_OWNER_NONE (free on user
+ * space's lists, or not RAM at all: device memory, a hole).  A snapshot
+ * under ph->lock.
+ */
+unsigned phys_owner_of(struct phys *ph, pfn_t pfn);
+
+/* Strict ownership on or off (default off): see phys_alloc's flags. */
+void phys_set_strict_ownership(struct phys *ph, bool strict);
+
+/*
+ * The frames the architecture lets the kernel own: [start, end) (default:
+ * the whole database).  A boot-time rule, e.g. the frames the kernel's
+ * direct map covers; in the sim, a test sets it to prove the refusal.
+ * -MMK_EINVAL when start > end; -MMK_EBUSY when a kernel-free frame lies
+ * outside the new range (take it back first).
+ */
+int phys_set_kernel_frames(struct phys *ph, pfn_t start, pfn_t end);
+
+/* The kernel's free frames over all zones. */
+uint64_t phys_kernel_free_frames(struct phys *ph);
+
 /* Descriptor of pfn, or NULL when pfn lies outside the database. */
 struct mmk_frame *phys_frame(struct phys *ph, pfn_t pfn);
 
@@ -161,13 +227,15 @@ struct phys_zone_stats {
 
 struct phys_stats {
 	uint64_t ram_frames, reserved_frames, managed_frames, free_frames;
+	uint64_t kernel_free_frames; /* on the kernel's lists, not in free_frames */
 	uint64_t db_bytes;
 	struct phys_zone_stats zone[MMK_NR_ZONES];
 };
 
 void phys_get_stats(struct phys *ph, struct phys_stats *st);
 
-/* Free frames over all zones (O(zones), for watermark checks). */
+/* Free frames over all zones (O(zones), for watermark checks): user
+ * space's, on the common lists; the kernel's are phys_kernel_free_frames. */
 uint64_t phys_free_frames(struct phys *ph);
 
 /* Name of a zone ("DMA", "DMA32", "Normal"). */

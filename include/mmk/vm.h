@@ -21,6 +21,7 @@
 #define MMK_VM_H
 
 #include <hal/pmap.h>
+#include <mmk/acct.h>
 #include <mmk/kmem.h>
 #include <mmk/phys.h>
 #include <mmk/types.h>
@@ -124,6 +125,7 @@ struct vm_object {
 	uint64_t size;      /* bytes; informational until pagers come */
 	struct radix_tree pages; /* page index -> entry: a resident frame (and its dirty flag) or a swap slot */
 	pfn_t phys_base;    /* VM_OBJECT_PHYS: its fixed frames are [phys_base, phys_base + size pages) */
+	struct radix_tree charges; /* page index -> struct mmk_account * that pays for it (src/vm/charge.c) */
 	struct vm_file_pager pager; /* read NULL: pages start zero */
 	uint64_t writebacks;        /* pages written back through the pager */
 	/* Every VMA mapping the object, in any space (Linux's i_mmap): with a
@@ -164,6 +166,7 @@ struct vm_anon {
 	uint32_t refcount;  /* amap slots referring to it */
 	bool swapped;       /* its bytes are in the swap pager at swap_slot, not in a frame */
 	pfn_t pfn;          /* the frame holding its bytes (owned by the anon), unless swapped */
+	struct mmk_account *acct; /* pays for the frame (the first toucher), NULL: nobody (src/vm/charge.c) */
 	uint64_t swap_slot; /* the swap pager's slot, when swapped */
 };
 
@@ -263,6 +266,14 @@ struct vm_space {
 	uint64_t faults_refused; /* faults answered with a segmentation fault */
 	uint64_t zero_fills;     /* demand-zero pages made */
 	uint64_t dead_vmas;      /* VMAs marked dead, not yet swept */
+	/* Charging (issue 5, src/vm/charge.c), guarded by lock: */
+	struct acct_holder holder; /* on acct while attached: destroying acct releases this space's memory */
+	struct mmk_account *acct;  /* pays for this space's memory (one reference held); NULL: nobody */
+	uint64_t charge_stock;   /* bytes charged to acct in advance and not yet used (a whole number of pages with kobj_bytes) */
+	uint64_t kobj_bytes;     /* bytes of kernel objects charged for this space (VMAs) */
+	uint64_t pt_charged;     /* page-table pages charged to acct */
+	uint64_t charge_failures; /* allocations refused because acct was at its limit or dead */
+	bool killed;             /* acct was destroyed: the memory is gone, allocations fail with -MMK_EIDRM */
 };
 
 /* Linux x86-64 defaults. */
@@ -366,6 +377,42 @@ struct vm_exec_segment {
 int vm_exec_layout(struct vm_space *as, struct vm_object *image, const struct vm_exec_segment *segs, size_t nsegs,
 		   vaddr_t stack_top, uint64_t stack_bytes, vaddr_t brk_start);
 
+/* ---- charging (issue 5; src/vm/charge.c, docs/design.md "Frame ownership and charging") ---- */
+
+/*
+ * Charge as's memory to acct from now on: the frames its faults allocate
+ * (demand-zero pages, copy-on-write copies, pages brought into objects,
+ * swap-ins), its page tables and its VMAs.  A page shared by several
+ * spaces is charged once, to the space that first made it resident (the
+ * first toucher, as Linux memcg), and uncharged when it is freed, whoever
+ * frees it.  as becomes a holder of acct: destroying acct tears as's
+ * memory down (every mapping removed, its frames freed), after which every
+ * call that needs memory fails with -MMK_EIDRM; the owner still destroys
+ * the space.  Exceeding acct's limit makes the allocation fail with
+ * -MMK_ENOMEM for this space alone: a fault returns it, an mmap or
+ * mprotect that needs a VMA fails and changes nothing.  acct NULL is
+ * refused; a space is charged to one account for its life.
+ * 0; -MMK_EINVAL (NULL, non-MMU mode), -MMK_EBUSY (as already has an
+ * account or has mappings), -MMK_EIDRM (acct is dead), -MMK_ENOMEM (its
+ * page tables do not fit under the limit).  Nothing changes on error.
+ * Takes acct's system lock, then as->lock.
+ */
+int vm_space_set_account(struct vm_space *as, struct mmk_account *acct);
+
+/* vm_space_fork with the child charged to acct (NULL: to the parent's
+ * account, or to nobody when the parent has none).  Errors as
+ * vm_space_fork, plus vm_space_set_account's. */
+int vm_space_fork_account(struct vm_space *parent, struct mmk_account *acct, struct vm_space **out);
+
+struct vm_charge_stats {
+	uint64_t stock_bytes;    /* charged in advance, unused */
+	uint64_t kobj_bytes;     /* kernel objects charged */
+	uint64_t pt_charged;     /* page-table pages charged */
+	uint64_t charge_failures;
+	bool killed;
+};
+void vm_space_get_charge(struct vm_space *as, struct vm_charge_stats *st);
+
 /* Make the space current on cpu (pmap_activate). */
 void vm_space_activate(struct vm_space *as, unsigned cpu);
 
@@ -403,7 +450,11 @@ void vm_object_release(struct vm_system *sys, struct vm_object *obj);
  * Errors: -MMK_EINVAL (len 0, unaligned offset or fixed address, no or bad
  * map type, unknown prot bits), -MMK_EACCES (prot beyond max_prot),
  * -MMK_ENOMEM (no room, out of range), -MMK_EPERM (fixed below min_addr),
- * -MMK_EOVERFLOW (offset + len wraps), -MMK_EEXIST.
+ * -MMK_EOVERFLOW (offset + len wraps), -MMK_EEXIST; for a physical
+ * object over frames the kernel owns (seed 002): -MMK_EPERM, and
+ * -MMK_EACCES for a writable mapping of the boot image (MMK_MEM_BOOT
+ * ranges may be mapped read-only, and such a mapping's max_prot loses
+ * write; src/vm/kframes.c says why these errors).
  */
 int vm_map(struct vm_space *as, vaddr_t hint, size_t len, unsigned prot, unsigned flags, struct vm_object *obj,
 	   uint64_t offset, unsigned max_prot, vaddr_t *out);

@@ -15,6 +15,12 @@
  * donated <= used <= limit; dead accounts are not in the tree; every holder
  * on a list names that list's account.
  *
+ * A destroyed account whose frames are still charged (pages it paid for
+ * that live on in other accounts' tasks: first-toucher charging) keeps its
+ * struct, pinned by those charges, until the last one is uncharged
+ * (acct_internal.h, ACCT_USED_PINNED); acct_system_fini reports -EBUSY
+ * while any is left.
+ *
  * Locking: s->lock guards shape, donated, holders, dead and refs.  `used`
  * changes by CAS only, so split adds to it with the same CAS discipline as
  * a charge.  Holder release functions run without the lock: they free
@@ -117,7 +123,7 @@ void acct_get(struct mmk_account *a)
 }
 
 /* Drop one reference with s->lock held; frees a dead account's struct. */
-static void put_locked(struct acct_system *s, struct mmk_account *a)
+void acct_put_locked(struct acct_system *s, struct mmk_account *a)
 {
 	if (--a->refs == 0)
 		account_free(s, a);
@@ -127,7 +133,7 @@ void acct_put(struct mmk_account *a)
 {
 	struct acct_system *s = a->sys;
 	hal_spin_lock(&s->lock);
-	put_locked(s, a);
+	acct_put_locked(s, a);
 	hal_spin_unlock(&s->lock);
 }
 
@@ -162,7 +168,7 @@ void acct_holder_detach(struct acct_holder *h)
 	hal_spin_lock(&s->lock);
 	mmk_list_remove(&h->link); /* a no-op when destroy already unlinked it */
 	h->acct = NULL;
-	put_locked(s, a);
+	acct_put_locked(s, a);
 	hal_spin_unlock(&s->lock);
 }
 
@@ -216,7 +222,7 @@ static void unlink_subtree(struct acct_system *s, struct mmk_account *top)
 			acct_used_sub(up, a->limit);
 		}
 		bool last = a == top;
-		put_locked(s, a);
+		acct_drop_tree_ref_locked(s, a);
 		if (last)
 			break;
 		a = up;

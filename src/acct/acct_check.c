@@ -25,7 +25,7 @@ static uint64_t load(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_REL
 static void usage_locked(struct mmk_account *a, struct acct_usage *u)
 {
 	struct mmk_list *l;
-	uint64_t used = load(&a->used);
+	uint64_t used = acct_used_count(a);
 	u->limit = a->limit;
 	u->donated = a->donated;
 	u->charged = used > a->donated ? used - a->donated : 0;
@@ -105,7 +105,7 @@ static const char *check_one(struct acct_system *s, struct mmk_account *a)
 	}
 	if (children_limits != a->donated)
 		return "donated is not the sum of the children's limits";
-	uint64_t used = load(&a->used);
+	uint64_t used = acct_used_count(a);
 	if (used < a->donated)
 		return "used below donated: more uncharged than charged";
 	if (used > a->limit)

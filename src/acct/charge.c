@@ -25,9 +25,31 @@ int acct_used_add(struct mmk_account *a, uint64_t n)
 void acct_used_sub(struct mmk_account *a, uint64_t n)
 {
 	uint64_t old = __atomic_load_n(&a->used, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(&a->used, &old, old > n ? old - n : 0, true, __ATOMIC_ACQ_REL,
-					    __ATOMIC_RELAXED))
-		;
+	uint64_t new;
+	do {
+		uint64_t count = old & ~ACCT_USED_PINNED;
+		/* The last charge of a pinned account takes the pin with it. */
+		new = count > n ? old - n : 0;
+	} while (!__atomic_compare_exchange_n(&a->used, &old, new, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	if ((old & ACCT_USED_PINNED) && new == 0) {
+		/* This CAS cleared the pin, so the struct is still ours to put:
+		 * the pin held the tree's reference (account.c). */
+		struct acct_system *s = a->sys;
+		hal_spin_lock(&s->lock);
+		acct_put_locked(s, a);
+		hal_spin_unlock(&s->lock);
+	}
+}
+
+void acct_drop_tree_ref_locked(struct acct_system *s, struct mmk_account *a)
+{
+	uint64_t old = __atomic_load_n(&a->used, __ATOMIC_RELAXED);
+	while (old) {
+		if (__atomic_compare_exchange_n(&a->used, &old, old | ACCT_USED_PINNED, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return; /* pinned: the last uncharge puts */
+	}
+	acct_put_locked(s, a);
 }
 
 /* Raise the high-water mark of charged frames to at least charged. */
@@ -53,6 +75,25 @@ int acct_charge(struct mmk_account *a, uint64_t frames)
 	uint64_t used = __atomic_load_n(&a->used, __ATOMIC_RELAXED);
 	uint64_t donated = __atomic_load_n(&a->donated, __ATOMIC_RELAXED);
 	note_peak(a, used > donated ? used - donated : 0);
+	return 0;
+}
+
+int acct_charge_upto(struct mmk_account *a, uint64_t min, uint64_t max, uint64_t *got)
+{
+	if (__atomic_load_n(&a->dead, __ATOMIC_ACQUIRE))
+		return -MMK_EIDRM;
+	uint64_t old = __atomic_load_n(&a->used, __ATOMIC_RELAXED), n;
+	do {
+		uint64_t room = old < a->limit ? a->limit - old : 0;
+		if (room < min) {
+			__atomic_fetch_add(&a->failcnt, 1, __ATOMIC_RELAXED);
+			return -MMK_ENOMEM;
+		}
+		n = room < max ? room : max;
+	} while (!__atomic_compare_exchange_n(&a->used, &old, old + n, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	uint64_t used = old + n, donated = __atomic_load_n(&a->donated, __ATOMIC_RELAXED);
+	note_peak(a, used > donated ? used - donated : 0);
+	*got = n;
 	return 0;
 }
 

@@ -32,13 +32,16 @@
  *        TAIL frame lies outside a block; no other state value exists.
  *    I3  A block's order is at most MMK_MAX_ORDER, its head is aligned to
  *        2^order, it lies inside the database and inside one zone.
- *    I4  Owners: ABSENT, TAIL and FREE frames have none; RESERVED frames
- *        belong to BOOT or KERNEL (the database's own frames to KERNEL);
- *        ALLOCATED heads to KERNEL or USER.  FREE heads have refcount 0.
- *    I5  No free block has a free buddy of the same order in the same zone
+ *    I4  Owners: ABSENT and TAIL frames have none; FREE heads have none
+ *        (user space's free frames) or KERNEL (the kernel's, seed 002);
+ *        RESERVED frames belong to BOOT or KERNEL (the database's own
+ *        frames to KERNEL); ALLOCATED heads to KERNEL or USER.  FREE heads
+ *        have refcount 0.
+ *    I5  No free block has a free buddy of the same order, zone and owner
  *        (it would have been merged): the free lists are fully coalesced.
- *    I6  Each list of (zone, order) holds exactly the FREE heads of that
- *        zone and order, once each, with prev links mirroring next links.
+ *    I6  Each list of (zone, order, owner) holds exactly the FREE heads of
+ *        that zone, order and owner, once each, with prev links mirroring
+ *        next links.
  *    I7  Counters equal recounts: nr_free, free and managed per zone,
  *        reserved_frames, and ram_frames = reserved + managed.
  *
@@ -56,6 +59,11 @@
  *    merged into a bigger one, returns -MMK_EALREADY; nothing panics.
  *    phys_alloc consults the failpoint once per call, first of all, so a
  *    fault-injection sweep can fail exactly the Nth frame allocation.
+ *
+ * 6b. Ownership (ownership.c).  The kernel's free frames sit on per-zone
+ *    lists of their own and never merge with user space's; kernel
+ *    allocations draw on them first, and only on them under strict
+ *    ownership, where a freed kernel block also returns to them.
  *
  * 7. Sources.  Knuth, TAOCP vol. 1, 2.5 (the buddy system, 1973; Knowlton
  *    1965); Linux's zones, zonelist fallback and /proc/buddyinfo (nr_free);
@@ -80,14 +88,15 @@ static void make_tail(struct mmk_frame *f)
 	f->owner = MMK_OWNER_NONE;
 }
 
-/* Turn pfn into the head of a free block of order and list it. */
-static void make_free_head(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned order)
+/* Turn pfn into the head of a free block of order owned by owner (NONE:
+ * user space's, KERNEL: the kernel's) and list it. */
+static void make_free_head(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned order, unsigned owner)
 {
 	struct mmk_frame *f = phys_fr(ph, pfn);
 
 	f->state = MMK_FRAME_FREE;
 	f->order = (uint8_t)order;
-	f->owner = MMK_OWNER_NONE;
+	f->owner = (uint8_t)owner;
 	f->refcount = 0;
 	f->private_data = 0;
 	phys_list_push(ph, z, order, pfn);
@@ -113,7 +122,7 @@ void phys_buddy_seed_locked(struct phys *ph, pfn_t start, pfn_t end)
 
 		for (uint64_t i = 1; i < len; i++)
 			make_tail(phys_fr(ph, start + i));
-		make_free_head(ph, z, start, o);
+		make_free_head(ph, z, start, o, MMK_OWNER_NONE);
 		z->managed += len;
 		z->free += len;
 		start += len;
@@ -129,20 +138,21 @@ void phys_buddy_seed_locked(struct phys *ph, pfn_t start, pfn_t end)
  * aligned enough are searched for last, by walking their lists (linear in
  * their length, a cost only over-aligned requests pay).
  */
-static bool find_free(struct phys *ph, struct mmk_zone *z, unsigned order, unsigned align, pfn_t *head,
-		      unsigned *got)
+static bool find_free(struct phys *ph, struct mmk_zone *z, unsigned order, unsigned align, unsigned owner,
+		      pfn_t *head, unsigned *got)
 {
 	unsigned lo = order > align ? order : align;
+	const uint32_t *heads = owner == MMK_OWNER_KERNEL ? z->kfree_head : z->free_head;
 
 	for (unsigned j = lo; j <= MMK_MAX_ORDER; j++) {
-		if (z->free_head[j] != MMK_FRAME_NIL) {
-			*head = phys_idx_pfn(ph, z->free_head[j]);
+		if (heads[j] != MMK_FRAME_NIL) {
+			*head = phys_idx_pfn(ph, heads[j]);
 			*got = j;
 			return true;
 		}
 	}
 	for (unsigned j = order; j < lo && j <= MMK_MAX_ORDER; j++) {
-		for (uint32_t i = z->free_head[j]; i != MMK_FRAME_NIL; i = ph->frames[i].next) {
+		for (uint32_t i = heads[j]; i != MMK_FRAME_NIL; i = ph->frames[i].next) {
 			if (phys_pfn_aligned(phys_idx_pfn(ph, i), align)) {
 				*head = phys_idx_pfn(ph, i);
 				*got = j;
@@ -158,41 +168,54 @@ static bool find_free(struct phys *ph, struct mmk_zone *z, unsigned order, unsig
 static void take(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned got, unsigned order, unsigned flags)
 {
 	struct mmk_frame *f = phys_fr(ph, pfn);
+	unsigned from = f->owner; /* whose free lists the block was on */
 
 	phys_list_remove(ph, z, got, pfn);
 	while (got > order) {
 		got--;
-		make_free_head(ph, z, pfn + phys_order_frames(got), got);
+		make_free_head(ph, z, pfn + phys_order_frames(got), got, from);
 	}
 	f->state = MMK_FRAME_ALLOCATED;
 	f->order = (uint8_t)order;
 	f->owner = (flags & PHYS_USER) ? MMK_OWNER_USER : MMK_OWNER_KERNEL;
 	f->refcount = 0;
 	f->private_data = 0;
-	z->free -= phys_order_frames(order);
+	*phys_zone_free(z, from) -= phys_order_frames(order);
 }
 
-static int alloc_locked(struct phys *ph, unsigned order, unsigned align, unsigned flags, pfn_t *out)
+/* First fit over the zonelist, from the free lists of owner. */
+static bool alloc_from(struct phys *ph, unsigned order, unsigned align, unsigned flags, unsigned owner,
+		       pfn_t *out)
 {
 	unsigned zl[MMK_NR_ZONES];
-	unsigned nz;
+	unsigned nz = phys_zonelist(flags, zl);
 
-	if (mmk_failpoint_hit(ph->failpoint))
-		return -MMK_ENOMEM;
-	if (!out || order > MMK_MAX_ORDER || align > PHYS_ALIGN_ORDER_MAX || (flags & ~PHYS_FLAGS_ALL))
-		return -MMK_EINVAL;
-	nz = phys_zonelist(flags, zl);
 	for (unsigned i = 0; i < nz; i++) {
 		struct mmk_zone *z = &ph->zones[zl[i]];
 		pfn_t head;
 		unsigned got;
 
-		if (find_free(ph, z, order, align, &head, &got)) {
+		if (find_free(ph, z, order, align, owner, &head, &got)) {
 			take(ph, z, head, got, order, flags);
 			*out = head;
-			return 0;
+			return true;
 		}
 	}
+	return false;
+}
+
+/* User blocks come from user space's free frames; kernel blocks from the
+ * kernel's, then (unless ownership is strict) from user space's. */
+static int alloc_locked(struct phys *ph, unsigned order, unsigned align, unsigned flags, pfn_t *out)
+{
+	if (mmk_failpoint_hit(ph->failpoint))
+		return -MMK_ENOMEM;
+	if (!out || order > MMK_MAX_ORDER || align > PHYS_ALIGN_ORDER_MAX || (flags & ~PHYS_FLAGS_ALL))
+		return -MMK_EINVAL;
+	if (!(flags & PHYS_USER) && alloc_from(ph, order, align, flags, MMK_OWNER_KERNEL, out))
+		return 0;
+	if (((flags & PHYS_USER) || !ph->strict_ownership) && alloc_from(ph, order, align, flags, MMK_OWNER_NONE, out))
+		return 0;
 	return -MMK_ENOMEM;
 }
 
@@ -245,19 +268,22 @@ static int free_verdict(struct phys *ph, pfn_t pfn, unsigned order)
 	return -MMK_EINVAL;
 }
 
-/* The buddy at b can merge with a free block of `order` in zone. */
-static bool mergeable(struct phys *ph, pfn_t b, unsigned order, unsigned zone)
+/* The buddy at b can merge with a free block of `order` in zone: free,
+ * and on the same side (the kernel's free frames never merge with user
+ * space's). */
+static bool mergeable(struct phys *ph, pfn_t b, unsigned order, unsigned zone, unsigned owner)
 {
 	struct mmk_frame *f;
 
 	if (!phys_in_db(ph, b))
 		return false;
 	f = phys_fr(ph, b);
-	return f->state == MMK_FRAME_FREE && f->order == order && f->zone == zone;
+	return f->state == MMK_FRAME_FREE && f->order == order && f->zone == zone && f->owner == owner;
 }
 
-/* Knuth's algorithm S: merge upwards while the buddy is free, then list. */
-static void release_locked(struct phys *ph, pfn_t pfn, unsigned order)
+/* Knuth's algorithm S: merge upwards while the buddy is free, then list
+ * on owner's lists. */
+void phys_release_locked(struct phys *ph, pfn_t pfn, unsigned order, unsigned owner)
 {
 	struct mmk_frame *f = phys_fr(ph, pfn);
 	unsigned zone = f->zone;
@@ -265,18 +291,47 @@ static void release_locked(struct phys *ph, pfn_t pfn, unsigned order)
 
 	f->refcount = 0;
 	f->private_data = 0;
-	z->free += phys_order_frames(order);
+	*phys_zone_free(z, owner) += phys_order_frames(order);
 	while (order < MMK_MAX_ORDER) {
 		pfn_t b = pfn ^ phys_order_frames(order);
 
-		if (!mergeable(ph, b, order, zone))
+		if (!mergeable(ph, b, order, zone, owner))
 			break;
 		phys_list_remove(ph, z, order, b);
 		make_tail(phys_fr(ph, b > pfn ? b : pfn));
 		pfn = b < pfn ? b : pfn;
 		order++;
 	}
-	make_free_head(ph, z, pfn, order);
+	make_free_head(ph, z, pfn, order, owner);
+}
+
+void phys_carve_locked(struct phys *ph, pfn_t pfn)
+{
+	pfn_t head;
+	unsigned order;
+	bool found = phys_db_block_of(ph, pfn, &head, &order);
+	struct mmk_frame *f = phys_fr(ph, head);
+	unsigned owner = f->owner;
+	struct mmk_zone *z = &ph->zones[f->zone];
+
+	(void)found; /* the caller saw pfn inside a free block */
+	phys_list_remove(ph, z, order, head);
+	/* Halve towards pfn, giving the other half back each time (as take()). */
+	while (order > 0) {
+		order--;
+		pfn_t upper = head + phys_order_frames(order);
+		if (pfn >= upper) {
+			make_free_head(ph, z, head, order, owner);
+			head = upper;
+		} else {
+			make_free_head(ph, z, upper, order, owner);
+		}
+	}
+	f = phys_fr(ph, pfn);
+	f->state = MMK_FRAME_ALLOCATED; /* in nobody's hands until listed again */
+	f->order = 0;
+	f->owner = (uint8_t)owner;
+	*phys_zone_free(z, owner) -= 1;
 }
 
 int phys_free(struct phys *ph, pfn_t pfn, unsigned order)
@@ -287,8 +342,11 @@ int phys_free(struct phys *ph, pfn_t pfn, unsigned order)
 		return -MMK_EINVAL;
 	hal_spin_lock(&ph->lock);
 	err = free_verdict(ph, pfn, order);
-	if (!err)
-		release_locked(ph, pfn, order);
+	if (!err) {
+		/* Under strict ownership the kernel keeps what it frees (seed 002). */
+		bool kernel = phys_fr(ph, pfn)->owner == MMK_OWNER_KERNEL && ph->strict_ownership;
+		phys_release_locked(ph, pfn, order, kernel ? MMK_OWNER_KERNEL : MMK_OWNER_NONE);
+	}
 	hal_spin_unlock(&ph->lock);
 	return err;
 }

@@ -14,7 +14,9 @@ struct recount {
 	uint64_t reserved;
 	uint64_t managed[MMK_NR_ZONES];
 	uint64_t free[MMK_NR_ZONES];
+	uint64_t kernel_free[MMK_NR_ZONES];
 	uint64_t nr_free[MMK_NR_ZONES][MMK_MAX_ORDER + 1];
+	uint64_t knr_free[MMK_NR_ZONES][MMK_MAX_ORDER + 1];
 };
 
 static int broken(const char **why, const char *msg)
@@ -94,17 +96,22 @@ static int check_block(struct phys *ph, pfn_t pfn, pfn_t zend, struct recount *r
 			return broken(why, "allocated block owned by neither kernel nor user (I4)");
 		return 0;
 	}
-	if (f->owner != MMK_OWNER_NONE || f->refcount != 0)
-		return broken(why, "free block has an owner or references (I4)");
+	if ((f->owner != MMK_OWNER_NONE && f->owner != MMK_OWNER_KERNEL) || f->refcount != 0)
+		return broken(why, "free block with an owner other than the kernel, or with references (I4)");
 	if (f->order < MMK_MAX_ORDER) {
 		pfn_t b = pfn ^ len;
 
 		if (phys_in_db(ph, b) && phys_fr(ph, b)->state == MMK_FRAME_FREE && phys_fr(ph, b)->order == f->order &&
-		    phys_fr(ph, b)->zone == f->zone)
+		    phys_fr(ph, b)->zone == f->zone && phys_fr(ph, b)->owner == f->owner)
 			return broken(why, "free block and its free buddy were not merged (I5)");
 	}
-	rc->free[f->zone] += len;
-	rc->nr_free[f->zone][f->order]++;
+	if (f->owner == MMK_OWNER_KERNEL) {
+		rc->kernel_free[f->zone] += len;
+		rc->knr_free[f->zone][f->order]++;
+	} else {
+		rc->free[f->zone] += len;
+		rc->nr_free[f->zone][f->order]++;
+	}
 	return 0;
 }
 
@@ -180,13 +187,15 @@ static int check_db_frames(struct phys *ph, const char **why)
 
 /* I6 for one list: at most nr_free steps, each a FREE head of (zone, order)
  * whose prev link names the step before; then the end of the list. */
-static int check_list(struct phys *ph, unsigned zone, unsigned order, const char **why)
+static int check_list(struct phys *ph, unsigned zone, unsigned order, unsigned owner, const char **why)
 {
 	const struct mmk_zone *z = &ph->zones[zone];
 	uint64_t nframes = ph->end_pfn - ph->base_pfn;
-	uint32_t prev = MMK_FRAME_NIL, i = z->free_head[order];
+	bool k = owner == MMK_OWNER_KERNEL;
+	uint32_t prev = MMK_FRAME_NIL, i = k ? z->kfree_head[order] : z->free_head[order];
+	uint64_t n = k ? z->knr_free[order] : z->nr_free[order];
 
-	for (uint64_t step = 0; step < z->nr_free[order]; step++) {
+	for (uint64_t step = 0; step < n; step++) {
 		const struct mmk_frame *f;
 
 		if (i == MMK_FRAME_NIL)
@@ -194,8 +203,8 @@ static int check_list(struct phys *ph, unsigned zone, unsigned order, const char
 		if (i >= nframes)
 			return broken(why, "free list link outside the database (I6)");
 		f = &ph->frames[i];
-		if (f->state != MMK_FRAME_FREE || f->order != order || f->zone != zone)
-			return broken(why, "free list holds a frame that is not a free head of its zone and order (I6)");
+		if (f->state != MMK_FRAME_FREE || f->order != order || f->zone != zone || f->owner != owner)
+			return broken(why, "free list holds a frame that is not a free head of its zone, order and owner (I6)");
 		if (f->prev != prev)
 			return broken(why, "free list prev link does not mirror next (I6)");
 		prev = i;
@@ -212,14 +221,17 @@ static int check_counts(struct phys *ph, const struct recount *rc, const char **
 	for (unsigned z = 0; z < MMK_NR_ZONES; z++) {
 		const struct mmk_zone *zone = &ph->zones[z];
 
-		if (zone->managed != rc->managed[z] || zone->free != rc->free[z])
-			return broken(why, "zone managed/free counter differs from recount (I7)");
+		if (zone->managed != rc->managed[z] || zone->free != rc->free[z] ||
+		    zone->kernel_free != rc->kernel_free[z])
+			return broken(why, "zone managed/free/kernel_free counter differs from recount (I7)");
 		for (unsigned o = 0; o <= MMK_MAX_ORDER; o++) {
 			int err;
 
-			if (zone->nr_free[o] != rc->nr_free[z][o])
+			if (zone->nr_free[o] != rc->nr_free[z][o] || zone->knr_free[o] != rc->knr_free[z][o])
 				return broken(why, "nr_free differs from the free heads counted (I7)");
-			err = check_list(ph, z, o, why);
+			err = check_list(ph, z, o, MMK_OWNER_NONE, why);
+			if (!err)
+				err = check_list(ph, z, o, MMK_OWNER_KERNEL, why);
 			if (err)
 				return err;
 		}

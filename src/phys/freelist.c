@@ -10,18 +10,31 @@
  */
 #include "phys_internal.h"
 
+/* The list head and count for a free head of this owner: the kernel's
+ * free frames have lists of their own (seed 002, ownership.c). */
+static uint32_t *list_head(struct mmk_zone *z, unsigned order, unsigned owner)
+{
+	return owner == MMK_OWNER_KERNEL ? &z->kfree_head[order] : &z->free_head[order];
+}
+
+static uint64_t *list_count(struct mmk_zone *z, unsigned order, unsigned owner)
+{
+	return owner == MMK_OWNER_KERNEL ? &z->knr_free[order] : &z->nr_free[order];
+}
+
 void phys_list_push(struct phys *ph, struct mmk_zone *z, unsigned order, pfn_t pfn)
 {
 	uint32_t idx = phys_idx(ph, pfn);
-	uint32_t old = z->free_head[order];
 	struct mmk_frame *f = phys_fr(ph, pfn);
+	uint32_t *head = list_head(z, order, f->owner);
+	uint32_t old = *head;
 
 	f->prev = MMK_FRAME_NIL;
 	f->next = old;
 	if (old != MMK_FRAME_NIL)
 		ph->frames[old].prev = idx;
-	z->free_head[order] = idx;
-	z->nr_free[order]++;
+	*head = idx;
+	(*list_count(z, order, f->owner))++;
 }
 
 void phys_list_remove(struct phys *ph, struct mmk_zone *z, unsigned order, pfn_t pfn)
@@ -31,10 +44,10 @@ void phys_list_remove(struct phys *ph, struct mmk_zone *z, unsigned order, pfn_t
 	if (f->prev != MMK_FRAME_NIL)
 		ph->frames[f->prev].next = f->next;
 	else
-		z->free_head[order] = f->next;
+		*list_head(z, order, f->owner) = f->next;
 	if (f->next != MMK_FRAME_NIL)
 		ph->frames[f->next].prev = f->prev;
 	f->next = MMK_FRAME_NIL;
 	f->prev = MMK_FRAME_NIL;
-	z->nr_free[order]--;
+	(*list_count(z, order, f->owner))--;
 }

@@ -53,6 +53,9 @@ static void commit(struct phys *ph, struct hal_machine *m, const struct mmk_mem_
 	ph->frames = hal_phys_map(m, ph->db_paddr);
 	ph->ram_frames = 0;
 	ph->reserved_frames = 0;
+	ph->strict_ownership = false; /* today's behaviour until a kernel asks (seed 002) */
+	ph->kernel_start_pfn = plan->base_pfn;
+	ph->kernel_end_pfn = plan->end_pfn;
 	phys_db_format(ph);
 	phys_map_stamp(ph, map, n);
 	phys_db_reserve(ph, plan->db_pfn, plan->db_pages, MMK_OWNER_KERNEL);

@@ -10,6 +10,7 @@
  *   freelist.c the per-zone, per-order lists of free block heads,
  *   buddy.c    split, coalesce, alloc and free,
  *   init.c     phys_init, which strings the others together,
+ *   ownership.c the kernel/user frame ownership calls (seed 002),
  *   check.c    phys_check, which re-derives every invariant.
  */
 #ifndef MMK_PHYS_INTERNAL_H
@@ -96,6 +97,22 @@ void phys_list_push(struct phys *ph, struct mmk_zone *z, unsigned order, pfn_t p
 void phys_list_remove(struct phys *ph, struct mmk_zone *z, unsigned order, pfn_t pfn);
 
 /* ---- buddy.c ---- */
+
+/* The free-frame counter of owner's lists in z (NONE: user space's). */
+static inline uint64_t *phys_zone_free(struct mmk_zone *z, unsigned owner)
+{
+	return owner == MMK_OWNER_KERNEL ? &z->kernel_free : &z->free;
+}
+
+/* Free the allocated block (pfn, order) onto owner's free lists, merging
+ * with free buddies of the same owner.  Caller holds ph->lock. */
+void phys_release_locked(struct phys *ph, pfn_t pfn, unsigned order, unsigned owner);
+
+/* Take the single frame pfn out of the free block that holds it (either
+ * owner's), giving back the rest of the block; pfn is left ALLOCATED,
+ * order 0, owner as the block's, on no list.  Precondition: pfn lies in a
+ * free block.  O(order), allocates nothing.  Caller holds ph->lock. */
+void phys_carve_locked(struct phys *ph, pfn_t pfn);
 
 /* Give the run [start, end) of frames of one zone to the allocator as the
  * fewest, largest aligned free blocks.  Caller holds ph->lock (or owns ph

@@ -43,9 +43,12 @@ void phys_zones_init(struct phys *ph)
 		phys_zone_span(ph, z, &zone->start_pfn, &zone->end_pfn);
 		zone->managed = 0;
 		zone->free = 0;
+		zone->kernel_free = 0;
 		for (unsigned o = 0; o <= MMK_MAX_ORDER; o++) {
 			zone->free_head[o] = MMK_FRAME_NIL;
 			zone->nr_free[o] = 0;
+			zone->kfree_head[o] = MMK_FRAME_NIL;
+			zone->knr_free[o] = 0;
 		}
 	}
 }
@@ -70,15 +73,20 @@ const char *phys_zone_name(unsigned zone)
 	return zone < MMK_NR_ZONES ? names[zone] : "?";
 }
 
-uint64_t phys_free_frames(struct phys *ph)
+/* Free frames of one side (NONE: user space's, KERNEL: the kernel's). */
+static uint64_t free_of(struct phys *ph, unsigned owner)
 {
 	uint64_t n = 0;
 	hal_spin_lock(&ph->lock);
 	for (unsigned z = 0; z < MMK_NR_ZONES; z++)
-		n += ph->zones[z].free;
+		n += *phys_zone_free(&ph->zones[z], owner);
 	hal_spin_unlock(&ph->lock);
 	return n;
 }
+
+uint64_t phys_free_frames(struct phys *ph) { return free_of(ph, MMK_OWNER_NONE); }
+
+uint64_t phys_kernel_free_frames(struct phys *ph) { return free_of(ph, MMK_OWNER_KERNEL); }
 
 void phys_get_stats(struct phys *ph, struct phys_stats *st)
 {
@@ -90,6 +98,7 @@ void phys_get_stats(struct phys *ph, struct phys_stats *st)
 	st->db_bytes = ph->db_bytes;
 	st->managed_frames = 0;
 	st->free_frames = 0;
+	st->kernel_free_frames = 0;
 	for (unsigned z = 0; z < MMK_NR_ZONES; z++) {
 		const struct mmk_zone *zone = &ph->zones[z];
 
@@ -99,6 +108,7 @@ void phys_get_stats(struct phys *ph, struct phys_stats *st)
 			st->zone[z].nr_free[o] = zone->nr_free[o];
 		st->managed_frames += zone->managed;
 		st->free_frames += zone->free;
+		st->kernel_free_frames += zone->kernel_free;
 	}
 	hal_spin_unlock(&ph->lock);
 }

@@ -36,6 +36,7 @@ int vm_anon_new(struct vm_system *sys, bool zero, struct vm_anon **out)
 	phys_frame(sys->phys, pfn)->private_data = 0;
 	a->refcount = 1;
 	a->pfn = pfn;
+	a->acct = NULL; /* the caller charges (vm_anon_new_charged) */
 	sys->user_frames++;
 	*out = a;
 	return 0;
@@ -49,6 +50,7 @@ void vm_anon_release(struct vm_system *sys, struct vm_anon *a)
 		sys->swap.release(sys->swap.ctx, a->swap_slot);
 	} else {
 		phys_free(sys->phys, a->pfn, 0);
+		vm_anon_uncharge(a); /* its payer, whoever frees it (charge.c) */
 		sys->user_frames--;
 	}
 	kmem_cache_free(&sys->anon_cache, a);
@@ -84,6 +86,7 @@ int vm_anon_page_out(struct vm_system *sys, struct vm_anon *a, uint64_t *slot)
 void vm_anon_swapped(struct vm_system *sys, struct vm_anon *a, uint64_t slot)
 {
 	phys_free(sys->phys, a->pfn, 0);
+	vm_anon_uncharge(a); /* paged out: nobody pays until it is touched again */
 	a->swapped = true;
 	a->swap_slot = slot;
 	sys->user_frames--;

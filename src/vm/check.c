@@ -170,6 +170,11 @@ int vm_check(struct vm_space *as, const char **why)
 		*why = "vm: brk below start_brk";
 		rc = -MMK_EINVAL;
 	}
+	const char *bad = rc ? NULL : vm_charge_check_locked(as); /* issue 5: charges (charge.c) */
+	if (bad) {
+		*why = bad;
+		rc = -MMK_EINVAL;
+	}
 	hal_spin_unlock(&as->lock);
 	return rc;
 }

@@ -82,7 +82,7 @@ static int map_object_page(struct vm_space *as, struct vm_area *v, vaddr_t page,
 	uint64_t pgoff = vma_pgoff(v, page);
 	bool existed = vm_object_has(v->object, pgoff);
 	pfn_t pfn;
-	int rc = vm_object_page(as->sys, v->object, pgoff, &pfn);
+	int rc = vm_object_page_charged(as, v->object, pgoff, &pfn); /* resident: nothing to pay */
 	if (rc)
 		return rc;
 	if (!existed)
@@ -110,7 +110,7 @@ static int copy_source(struct vm_space *as, struct vm_area *v, vaddr_t page, str
 		return 0;
 	}
 	if (v->object)
-		return vm_object_page(as->sys, v->object, vma_pgoff(v, page), src);
+		return vm_object_page_charged(as, v->object, vma_pgoff(v, page), src);
 	*have = false;
 	return 0;
 }
@@ -133,7 +133,7 @@ static int fault_private_new_anon(struct vm_space *as, struct vm_area *v, vaddr_
 		goto undo_amap;
 	rc = copy_source(as, v, page, anon, &src, &have_src);
 	if (!rc)
-		rc = vm_anon_new(sys, !have_src, &fresh);
+		rc = vm_anon_new_charged(as, !have_src, &fresh);
 	if (rc)
 		goto undo_reserve;
 	if (have_src)
@@ -172,7 +172,7 @@ static int fault_private(struct vm_space *as, struct vm_area *v, vaddr_t page, u
 	struct vm_anon *anon = vm_amap_lookup(v->amap, vma_slot(v, page));
 	bool write = access & PMAP_ACCESS_WRITE;
 	if (anon && anon->swapped) {
-		int rc = vm_anon_swap_in(as->sys, anon); /* a page-in, before anything else */
+		int rc = vm_anon_swap_in_charged(as, anon); /* a page-in, before anything else */
 		if (rc)
 			return rc;
 	}
@@ -188,6 +188,9 @@ static int fault_private(struct vm_space *as, struct vm_area *v, vaddr_t page, u
 /* Resolve the fault of page in v (the access is allowed). */
 static int resolve(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned access, uint64_t tag)
 {
+	int rc = vm_kframes_fault_check(as->sys, v, page); /* seed 002: device objects over kernel frames */
+	if (rc)
+		return rc;
 	if (v->flags & VMA_SHARED)
 		return fault_shared(as, v, page, tag);
 	return fault_private(as, v, page, access, tag);

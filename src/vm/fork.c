@@ -39,7 +39,7 @@ static struct rb_node *clone_vma(void *ctx, const struct rb_node *node)
 	struct vm_space *child = ctx;
 	struct vm_system *sys = child->sys;
 	const struct vm_area *v = vma_of(node);
-	struct vm_area *n = kmem_cache_alloc(&sys->vma_cache);
+	struct vm_area *n = vm_vma_alloc(child);
 	if (!n)
 		return NULL;
 	*n = *v;
@@ -47,7 +47,7 @@ static struct rb_node *clone_vma(void *ctx, const struct rb_node *node)
 	n->amap = NULL;
 	bool copy_pages = v->amap && !(v->flags & (VMA_WIPEONFORK | VMA_DEAD | VMA_DONTFORK));
 	if (copy_pages && vm_amap_copy(sys, v->amap, v->amap_slot, vma_pages(v), &n->amap)) {
-		kmem_cache_free(&sys->vma_cache, n);
+		vm_vma_free_struct(child, n);
 		return NULL;
 	}
 	n->space = child;
@@ -113,12 +113,26 @@ static void write_protect_private(struct vm_space *parent)
 
 int vm_space_fork(struct vm_space *parent, struct vm_space **out)
 {
+	return vm_space_fork_account(parent, NULL, out);
+}
+
+int vm_space_fork_account(struct vm_space *parent, struct mmk_account *acct, struct vm_space **out)
+{
 	struct vm_space *child;
 	if (parent->sys->nommu)
 		return -MMK_ENOSYS; /* without an MMU two copies cannot share addresses: vfork only */
 	int rc = vm_space_create(parent->sys, &child);
 	if (rc)
 		return rc;
+	/* Charge the copy from the start (issue 5): the parent's account
+	 * unless the caller names another. */
+	if (!acct)
+		acct = parent->acct;
+	rc = acct ? vm_space_set_account(child, acct) : 0;
+	if (rc) {
+		vm_space_destroy(child);
+		return rc;
+	}
 	hal_spin_lock(&parent->lock);
 	hal_spin_lock(&child->lock);
 	rc = copy_space(parent, child);

@@ -116,6 +116,9 @@ int vm_map(struct vm_space *as, vaddr_t hint, size_t len, unsigned prot, unsigne
 	rc = place(as, hint, plen, flags, &start);
 	if (!rc)
 		rc = validate_type(prot, flags, obj, max_prot);
+	bool boot_frames = false; /* seed 002: kernel frames never, the boot image read-only */
+	if (!rc)
+		rc = vm_kframes_check(as->sys, obj, offset, plen, prot, &boot_frames);
 	if (!rc)
 		rc = vm_spares_reserve(as, &sp, 3); /* new VMA + two clips of a replaced range */
 	if (rc) {
@@ -128,8 +131,8 @@ int vm_map(struct vm_space *as, vaddr_t hint, size_t len, unsigned prot, unsigne
 		vm_unmap_locked(as, start, start + plen);
 	}
 	struct vm_area *v = vm_spares_take(&sp);
-	if ((flags & VM_MAP_TYPE) == VM_MAP_PRIVATE && obj && obj->type == VM_OBJECT_PHYS)
-		max_prot &= ~VM_PROT_WRITE; /* never copied: never writable */
+	if (((flags & VM_MAP_TYPE) == VM_MAP_PRIVATE && obj && obj->type == VM_OBJECT_PHYS) || boot_frames)
+		max_prot &= ~VM_PROT_WRITE; /* never copied, or the boot image: never writable */
 	fill_vma(v, start, plen, prot, max_prot, vma_flags_of(flags), obj, offset, NULL);
 	vma_link(as, v);
 	unsigned vflags = v->flags;
@@ -152,12 +155,18 @@ int vm_map_special(struct vm_space *as, vaddr_t start, size_t len, unsigned prot
 		return -MMK_EINVAL; /* non-MMU mode: nothing may choose its own address */
 	if (start > PMAP_USER_END || plen > PMAP_USER_END - start)
 		return -MMK_ENOMEM;
+	bool boot_frames;
+	int rc = vm_kframes_check(as->sys, obj, offset, plen, prot, &boot_frames);
+	if (rc)
+		return rc;
+	if (boot_frames)
+		max_prot &= ~VM_PROT_WRITE;
 	hal_spin_lock(&as->lock);
 	if (!vma_range_free(as, start, start + plen)) {
 		hal_spin_unlock(&as->lock);
 		return -MMK_EEXIST;
 	}
-	struct vm_area *v = kmem_cache_alloc(&as->sys->vma_cache);
+	struct vm_area *v = vm_vma_alloc(as);
 	if (!v) {
 		hal_spin_unlock(&as->lock);
 		return -MMK_ENOMEM;
@@ -211,7 +220,9 @@ int vm_unmap(struct vm_space *as, vaddr_t addr, size_t len)
 		hal_spin_unlock(&as->lock);
 		return 0;
 	}
-	int rc = vm_spares_reserve(as, &sp, 2);
+	/* Only the splits it needs: an account at its limit can still unmap
+	 * whole mappings (issue 5). */
+	int rc = vm_spares_reserve(as, &sp, vm_clip_needs(as, addr, addr + plen));
 	if (!rc) {
 		vm_clip_range(as, addr, addr + plen, &sp);
 		vm_unmap_locked(as, addr, addr + plen);

@@ -57,6 +57,7 @@ int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, str
 	if (sys->objects)
 		sys->objects->sys_prev = o;
 	sys->objects = o;
+	radix_init(&o->charges, &sys->radix_cache); /* who pays for each page (charge.c) */
 	*out = o;
 	return 0;
 }
@@ -96,9 +97,11 @@ void vm_object_release(struct vm_system *sys, struct vm_object *obj)
 		    obj->pager.write(obj->pager.ctx, key, phys_frame_ptr(sys->phys, entry_pfn(e))) == 0)
 			obj->writebacks++;
 		phys_free(sys->phys, entry_pfn(e), 0);
+		vm_object_uncharge_page(obj, key);
 		sys->user_frames--;
 	}
 	radix_destroy(&obj->pages);
+	radix_destroy(&obj->charges);
 	unlist(sys, obj);
 	kmem_cache_free(&sys->object_cache, obj);
 }
@@ -202,6 +205,7 @@ void vm_object_forget(struct vm_system *sys, struct vm_object *obj, uint64_t pgo
 		return;
 	radix_remove(&obj->pages, pgoff);
 	phys_free(sys->phys, entry_pfn(e), 0);
+	vm_object_uncharge_page(obj, pgoff);
 	sys->user_frames--;
 }
 
@@ -255,6 +259,7 @@ void vm_object_evicted(struct vm_system *sys, struct vm_object *obj, uint64_t pg
 		sys->page_outs++;
 	}
 	phys_free(sys->phys, entry_pfn(e), 0);
+	vm_object_uncharge_page(obj, pgoff); /* a swap-in charges the faulting space again */
 	sys->user_frames--;
 }
 

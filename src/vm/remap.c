@@ -245,7 +245,7 @@ static bool brk_grow(struct vm_space *as, vaddr_t old_end, vaddr_t new_end)
 {
 	if (!heap_room(as, old_end, new_end))
 		return false;
-	struct vm_area *v = kmem_cache_alloc(&as->sys->vma_cache);
+	struct vm_area *v = vm_vma_alloc(as);
 	if (!v)
 		return false;
 	v->start = old_end;

@@ -27,25 +27,6 @@
  */
 #include "vm/vm_internal.h"
 
-static int pt_alloc(void *ctx, paddr_t *out)
-{
-	struct vm_system *sys = ctx;
-	pfn_t pfn;
-	int rc = phys_alloc(sys->phys, 0, 0, &pfn);
-	if (rc)
-		return rc;
-	sys->pt_pages++;
-	*out = mmk_pfn_to_paddr(pfn);
-	return 0;
-}
-
-static void pt_free(void *ctx, paddr_t pa)
-{
-	struct vm_system *sys = ctx;
-	phys_free(sys->phys, mmk_paddr_to_pfn(pa), 0);
-	sys->pt_pages--;
-}
-
 int vm_system_init(struct vm_system *sys, struct phys *ph)
 {
 	mmk_memset(sys, 0, sizeof(*sys));
@@ -119,7 +100,7 @@ static int space_alloc(struct vm_system *sys, struct vm_space **out)
 	as->sys = sys;
 	hal_spin_init(&as->lock);
 	rb_init(&as->vmas, vma_augment);
-	struct pmap_pt_source src = { pt_alloc, pt_free, sys };
+	struct pmap_pt_source src = { vm_pt_alloc, vm_pt_free, as }; /* charged to as's account (charge.c) */
 	rc = sys->nommu ? 0 : pmap_create(&as->pmap, sys->machine, &src, as);
 	if (rc) {
 		kmem_cache_free(&sys->space_cache, as);
@@ -150,6 +131,7 @@ static void space_free(struct vm_space *as)
 	if (!sys->nommu)
 		pmap_destroy(&as->pmap);
 	hal_spin_unlock(&as->lock);
+	vm_charge_fini(as); /* stock and page tables back to the account; leave it */
 	kmem_cache_free(&sys->space_cache, as);
 }
 

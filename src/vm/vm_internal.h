@@ -56,6 +56,8 @@ struct vm_spares {
 int vm_spares_reserve(struct vm_space *as, struct vm_spares *sp, unsigned n);
 struct vm_area *vm_spares_take(struct vm_spares *sp);
 void vm_spares_release(struct vm_space *as, struct vm_spares *sp);
+/* Spares vm_clip_range(start, end) will take now: 0, 1 or 2. */
+unsigned vm_clip_needs(struct vm_space *as, vaddr_t start, vaddr_t end);
 /* Split so that start and end fall on VMA boundaries (takes up to 2 spares). */
 void vm_clip_range(struct vm_space *as, vaddr_t start, vaddr_t end, struct vm_spares *sp);
 
@@ -163,6 +165,42 @@ int vm_writeback_page(struct vm_space *as, const struct vm_area *v, vaddr_t va, 
  * far are clean, nothing else changed), or the first pager error (those
  * pages stay dirty). */
 int vm_sync_locked(struct vm_space *as, vaddr_t start, vaddr_t end);
+
+/* ---- charge.c: charging the space's account (issue 5) ---- */
+/* Charge bytes to as's account from its stock (0 without an account);
+ * 0, -MMK_ENOMEM (limit) or -MMK_EIDRM (account destroyed). */
+int vm_charge_locked(struct vm_space *as, uint64_t bytes);
+void vm_uncharge_locked(struct vm_space *as, uint64_t bytes);
+/* A VMA struct, charged to as (NULL: no memory or over the limit), and
+ * its free.  Every VMA of a space comes and goes through these. */
+struct vm_area *vm_vma_alloc(struct vm_space *as);
+void vm_vma_free_struct(struct vm_space *as, struct vm_area *v);
+/* vm_anon_new / vm_anon_swap_in / vm_object_page with the new frame
+ * charged to as (its payer from then on); errors theirs or the charge's. */
+int vm_anon_new_charged(struct vm_space *as, bool zero, struct vm_anon **out);
+int vm_anon_swap_in_charged(struct vm_space *as, struct vm_anon *a);
+int vm_object_page_charged(struct vm_space *as, struct vm_object *obj, uint64_t pgoff, pfn_t *out);
+/* The frame of a / page pgoff of obj is being freed: uncharge its payer. */
+void vm_anon_uncharge(struct vm_anon *a);
+void vm_object_uncharge_page(struct vm_object *obj, uint64_t pgoff);
+/* The pmap's page-table source; ctx is the space. */
+int vm_pt_alloc(void *ctx, paddr_t *out);
+void vm_pt_free(void *ctx, paddr_t pa);
+/* Give everything back and leave the account (space teardown). */
+void vm_charge_fini(struct vm_space *as);
+/* vm_check's part: NULL or what is broken. */
+const char *vm_charge_check_locked(struct vm_space *as);
+
+/* ---- kframes.c: user mappings of kernel frames (seed 002) ---- */
+/* The frames of obj (a PHYS object) under [offset, offset + len): 0 when
+ * a user may map them with prot (*boot set when the boot image is among
+ * them: the mapping's max_prot loses write); -MMK_EPERM for a kernel
+ * frame; -MMK_EACCES for the boot image with VM_PROT_WRITE.  0 for any
+ * other object. */
+int vm_kframes_check(struct vm_system *sys, const struct vm_object *obj, uint64_t offset, uint64_t len,
+		     unsigned prot, bool *boot);
+/* The same rule at fault time for page of v: 0 or -MMK_EFAULT. */
+int vm_kframes_fault_check(struct vm_system *sys, const struct vm_area *v, vaddr_t page);
 
 /* ---- object.c: object pages ---- */
 /* The resident frame of page pgoff (false when absent or swapped out). */

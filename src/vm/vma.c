@@ -118,7 +118,7 @@ void vma_free(struct vm_space *as, struct vm_area *v)
 		vm_amap_release(as->sys, v->amap);
 	if (v->object)
 		vm_object_release(as->sys, v->object);
-	kmem_cache_free(&as->sys->vma_cache, v);
+	vm_vma_free_struct(as, v);
 }
 
 void vma_split(struct vm_space *as, struct vm_area *v, vaddr_t addr, struct vm_area *spare)
@@ -281,7 +281,7 @@ int vm_spares_reserve(struct vm_space *as, struct vm_spares *sp, unsigned n)
 {
 	sp->n = 0;
 	while (sp->n < n) {
-		struct vm_area *v = kmem_cache_alloc(&as->sys->vma_cache);
+		struct vm_area *v = vm_vma_alloc(as); /* charged: over the limit is ENOMEM */
 		if (!v) {
 			vm_spares_release(as, sp);
 			return -MMK_ENOMEM;
@@ -300,7 +300,13 @@ struct vm_area *vm_spares_take(struct vm_spares *sp)
 void vm_spares_release(struct vm_space *as, struct vm_spares *sp)
 {
 	while (sp->n)
-		kmem_cache_free(&as->sys->vma_cache, sp->v[--sp->n]);
+		vm_vma_free_struct(as, sp->v[--sp->n]);
+}
+
+unsigned vm_clip_needs(struct vm_space *as, vaddr_t start, vaddr_t end)
+{
+	struct vm_area *v = vma_find(as, start), *w = vma_find(as, end - 1);
+	return (v && v->start < start) + (w && w->end > end);
 }
 
 void vm_clip_range(struct vm_space *as, vaddr_t start, vaddr_t end, struct vm_spares *sp)

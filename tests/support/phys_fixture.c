@@ -57,6 +57,7 @@ void phys_fx_assert_stats_eq(const struct phys_stats *a, const struct phys_stats
 	assert_int_equal(a->reserved_frames, b->reserved_frames);
 	assert_int_equal(a->managed_frames, b->managed_frames);
 	assert_int_equal(a->free_frames, b->free_frames);
+	assert_int_equal(a->kernel_free_frames, b->kernel_free_frames);
 	assert_int_equal(a->db_bytes, b->db_bytes);
 	for (unsigned z = 0; z < MMK_NR_ZONES; z++) {
 		assert_int_equal(a->zone[z].managed, b->zone[z].managed);

@@ -408,6 +408,48 @@ static void test_reference_model(void **state)
 	}
 }
 
+/* Issue 5 extensions: acct_charge_upto (a stock's refill), and a destroyed
+ * account whose frames are still charged (pages shared with another
+ * account's task) keeps its struct until the last uncharge. */
+static void test_charge_upto_and_pin(void **state)
+{
+	(void)state;
+	struct kfx fx;
+	kfx_boot(&fx, 1);
+	struct acct_system s;
+	assert_int_equal(acct_system_init(&s, &fx.s.phys, 1000), 0);
+	struct mmk_account *a;
+	assert_int_equal(acct_split(acct_root(&s), 20, "A", &a), 0);
+	uint64_t got = 0;
+	assert_int_equal(acct_charge_upto(a, 1, 16, &got), 0);
+	assert_int_equal(got, 16);
+	assert_int_equal(acct_charge_upto(a, 2, 16, &got), 0);
+	assert_int_equal(got, 4); /* what fits */
+	assert_int_equal(acct_charge_upto(a, 1, 16, &got), -MMK_ENOMEM);
+	assert_int_equal(got, 4); /* unchanged */
+	assert_int_equal(usage(a).failcnt, 1);
+	assert_int_equal(usage(a).charged, 20);
+	assert_int_equal(usage(a).peak_charged, 20);
+	acct_uncharge(a, 17);
+	check(&s);
+	/* Destroyed with 3 frames still charged: out of the tree, alive. */
+	uint32_t live = s.live;
+	assert_int_equal(acct_destroy(a), 0);
+	check(&s);
+	assert_int_equal(s.live, live);
+	assert_int_equal(usage(acct_root(&s)).available, 1000); /* the guarantee went back */
+	assert_int_equal(usage(a).charged, 3);
+	assert_int_equal(usage(a).dead, true);
+	assert_int_equal(acct_charge_upto(a, 1, 1, &got), -MMK_EIDRM);
+	assert_int_equal(acct_system_fini(&s), -MMK_EBUSY); /* pinned by its charges */
+	acct_uncharge(a, 2);
+	assert_int_equal(s.live, live);
+	acct_uncharge(a, 1); /* the last one frees it */
+	assert_int_equal(s.live, live - 1);
+	assert_int_equal(acct_system_fini(&s), 0);
+	kfx_shutdown(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_object_bytes),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_reference_model),
+		cmocka_unit_test(test_charge_upto_and_pin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

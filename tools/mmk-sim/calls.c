@@ -50,6 +50,9 @@ static void unexplained(struct call *c, const char *why)
 static void outcome(struct call *c, bool matched, const char *fmt_ours, uint64_t ours)
 {
 	struct replay_report *rep = c->r->rep;
+	uint64_t arg0 = 0;
+	arg_u64(c, 0, &arg0);
+	replay_note_limit(c->r, c->p, c->sc->name, arg0, c->e->line);
 	rep->calls++;
 	c->p->calls++;
 	if (matched) {

@@ -33,12 +33,14 @@ static void usage(FILE *f)
 		   "  --maps FILE       write every process's layout at exit_group (maps.txt format)\n"
 		   "  --lackey DIR      replay a valgrind lackey page-reference capture\n"
 		   "  --max-messages N  mismatch messages printed per capture (default 40)\n"
+		   "  --limit SIZE      run each process under its own account of SIZE bytes (K, M, G);\n"
+		   "                    report where a limit refused memory, and each process's charge\n"
 		   "  --quiet           no text report\n"
 		   "With no capture, replays %s/traces/gcc_hello.\n",
 		MMK_SOURCE_DIR);
 }
 
-static int parse_size(const char *s, uint64_t *out)
+static int parse_bytes(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -53,14 +55,23 @@ static int parse_size(const char *s, uint64_t *out)
 	}
 	if (*end == 'i' || *end == 'B')
 		end++;
-	if (*end || v < (16ull << 20) || v > (256ull << 30) || (v & 4095))
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v;
+	if (parse_bytes(s, &v) || v < (16ull << 20) || v > (256ull << 30) || (v & 4095))
 		return -1;
 	*out = v;
 	return 0;
 }
 
 struct args {
-	uint64_t ram;
+	uint64_t ram, limit;
 	const char *json, *maps, *lackey;
 	unsigned max_messages;
 	bool quiet;
@@ -72,7 +83,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "ram", required_argument, 0, 'r' },	   { "json", required_argument, 0, 'j' },
 		{ "maps", required_argument, 0, 'm' },	   { "lackey", required_argument, 0, 'l' },
 		{ "max-messages", required_argument, 0, 'n' }, { "quiet", no_argument, 0, 'q' },
-		{ "help", no_argument, 0, 'h' },	   { 0, 0, 0, 0 },
+		{ "limit", required_argument, 0, 'L' },	   { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	*a = (struct args){ .ram = 1ull << 30, .max_messages = 40 };
 	int c;
@@ -81,6 +93,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'r':
 			if (parse_size(optarg, &a->ram)) {
 				fprintf(stderr, "mmk-sim: bad --ram '%s' (16M..256G, page multiple)\n", optarg);
+				return -1;
+			}
+			break;
+		case 'L':
+			if (parse_bytes(optarg, &a->limit) || a->limit < 4096 || (a->limit & 4095)) {
+				fprintf(stderr, "mmk-sim: bad --limit '%s' (a page multiple, 4K or more)\n", optarg);
 				return -1;
 			}
 			break;
@@ -100,7 +118,7 @@ static int run_captures(struct sim_system *s, const struct args *a, char **dirs,
 {
 	struct replay_report *reps = calloc((size_t)ndirs + 1, sizeof(*reps));
 	struct replay_options opt = { .maps_out = maps, .log = stderr, .max_messages = a->max_messages,
-				      .progress = isatty(2) != 0 };
+				      .progress = isatty(2) != 0, .limit_bytes = a->limit };
 	int status = 0;
 	for (int i = 0; i < ndirs; i++) {
 		struct capture c;

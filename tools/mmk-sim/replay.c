@@ -323,6 +323,13 @@ static void record_proc(struct replay *r, struct wproc *p)
 	pr->calls_matched = p->calls_matched;
 	pr->layout_mismatched_pages = p->layout_mismatched_pages;
 	pr->layout_compared = p->layout_compared;
+	if (p->acct) {
+		struct acct_usage u;
+		acct_get_usage(p->acct, &u);
+		pr->charged_bytes = u.charged << 12;
+		pr->peak_charged_bytes = u.peak_charged << 12;
+	}
+	pr->limit_hits = p->limit_hits;
 	pr->rss_bytes = p->attrib.rss_bytes;
 	pr->pss_bytes = p->attrib.pss_bytes;
 	pr->uss_bytes = p->attrib.uss_bytes;
@@ -373,9 +380,34 @@ static void end_proc(struct replay *r, struct wproc *p)
 	if (p->mm)
 		note_attribution(r, &before);
 	world_drop_mm(&r->w, p);
+	world_end_account(&r->w, p); /* the process manager destroys its MOP */
 	check_attribution(r, 0, "after a process exit");
 	world_drop_fds(p->fds);
 	p->fds = NULL;
+}
+
+void replay_note_limit(struct replay *r, struct wproc *p, const char *what, uint64_t addr, uint32_t line)
+{
+	if (!r->w.limited || !p->mm)
+		return;
+	struct vm_charge_stats cs;
+	vm_space_get_charge(p->mm->as, &cs);
+	if (cs.charge_failures == p->mm->charge_failures_seen)
+		return;
+	p->mm->charge_failures_seen = cs.charge_failures;
+	struct replay_report *rep = r->rep;
+	rep->limit_hits++;
+	p->limit_hits++;
+	if (rep->nhits == REPLAY_MAX_HITS)
+		return;
+	rep->hits = realloc(rep->hits, (rep->nhits + 1) * sizeof(*rep->hits));
+	struct replay_limit_hit *h = &rep->hits[rep->nhits++];
+	memset(h, 0, sizeof(*h));
+	h->tgid = p->tgid;
+	snprintf(h->exe, sizeof(h->exe), "%s", p->exe ? p->exe : "?");
+	snprintf(h->what, sizeof(h->what), "%s", what);
+	h->addr = addr;
+	h->line = line;
 }
 
 static void task_gone(struct replay *r, struct wtask *t)
@@ -500,6 +532,7 @@ static void apply_fault(struct replay *r, const struct cap_fault *f)
 	world_activate(&r->w, p->mm);
 	paddr_t pa;
 	int rc = sim_access(r->sys->machine, 0, f->addr, access_of(f->error_code), true, &pa);
+	replay_note_limit(r, p, "fault", f->addr, f->line);
 	if (rc == 0 && !f->segv_expected) {
 		rep->faults_ok++;
 	} else if (rc != 0 && f->segv_expected) {
@@ -560,6 +593,11 @@ int replay_capture(struct sim_system *s, struct capture *c, const struct replay_
 	uint64_t cow0 = s->vm.cow_copies, zero0 = s->vm.zero_fills, out0 = s->vm.page_outs, in0 = s->vm.page_ins,
 		 fout0 = s->vm.file_page_outs;
 	world_init(&r.w, s);
+	rep->limit_bytes = opt->limit_bytes;
+	if (opt->limit_bytes && world_set_limit(&r.w, opt->limit_bytes) != 0) {
+		fprintf(stderr, "mmk-sim: cannot make the process accounts\n");
+		return 2;
+	}
 	find_children(&r);
 	bind_exec_snapshots(&r);
 	place_faults(&r);
@@ -598,4 +636,7 @@ void replay_report_free(struct replay_report *rep)
 	free(rep->procs);
 	rep->procs = NULL;
 	rep->nprocs = 0;
+	free(rep->hits);
+	rep->hits = NULL;
+	rep->nhits = 0;
 }

@@ -20,6 +20,16 @@ struct replay_options {
 	FILE *log;             /* mismatch and problem messages (stderr) */
 	unsigned max_messages; /* per capture, after which messages are only counted */
 	bool progress;         /* show progress on a terminal */
+	uint64_t limit_bytes;  /* --limit: each process under its own account of this many bytes; 0: none */
+};
+
+/* Where an account's limit refused an allocation (--limit). */
+struct replay_limit_hit {
+	int tgid;
+	char exe[64];
+	char what[24];  /* the call's name, or "fault" */
+	uint64_t addr;  /* the call's first argument, or the faulting address */
+	uint32_t line;  /* of strace.txt, or of faults.tsv */
 };
 
 struct replay_proc_report {
@@ -29,6 +39,7 @@ struct replay_proc_report {
 	uint64_t rss_bytes, pss_bytes, uss_bytes; /* at exit (or the end), smaps-style */
 	uint64_t layout_mismatched_pages;
 	bool layout_compared;
+	uint64_t charged_bytes, peak_charged_bytes, limit_hits; /* --limit: its account at exit */
 };
 
 struct replay_report {
@@ -54,7 +65,13 @@ struct replay_report {
 	struct vm_system_attribution attrib;
 	struct replay_proc_report *procs;
 	size_t nprocs;
+	uint64_t limit_bytes;              /* --limit, 0: none */
+	uint64_t limit_hits;               /* allocations the limits refused */
+	struct replay_limit_hit *hits;     /* the first REPLAY_MAX_HITS of them */
+	size_t nhits;
 };
+
+#define REPLAY_MAX_HITS 64
 
 /* Replay c on the booted system s.  Returns 0 when everything matched, 1
  * when something mismatched or went unexplained (details in rep and on

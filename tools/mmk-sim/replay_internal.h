@@ -39,6 +39,10 @@ uint64_t layout_compare(struct replay *r, struct wproc *p, const struct cap_snap
  * synthesised from the event when s is NULL). */
 void layout_write_maps(struct replay *r, struct wproc *p, const struct cap_snapshot *s, const strace_event *e);
 
+/* --limit: when p's space had an allocation refused by its account since
+ * the last look, record where (what: the call's name or "fault"). */
+void replay_note_limit(struct replay *r, struct wproc *p, const char *what, uint64_t addr, uint32_t line);
+
 /* Time a call into mmk. */
 uint64_t replay_now_ns(void);
 

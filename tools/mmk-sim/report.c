@@ -46,6 +46,29 @@ static void text_slabinfo(FILE *out, const struct replay_report *r)
 			fprintf(out, "  %s\n", line);
 }
 
+/* --limit: where the accounts refused memory, and each process's charge. */
+static void text_limits(FILE *out, const struct replay_report *r)
+{
+	if (!r->limit_bytes)
+		return;
+	fprintf(out, "  limit %.1f MiB per process: %s (%llu refused allocations)\n", mib(r->limit_bytes),
+		r->limit_hits ? "limit hit" : "never reached", (unsigned long long)r->limit_hits);
+	for (size_t i = 0; i < r->nhits; i++) {
+		const struct replay_limit_hit *h = &r->hits[i];
+		bool fault = strcmp(h->what, "fault") == 0;
+		fprintf(out, "    limit hit: tgid %d (%s) %s%s at %#llx (%s line %u)\n", h->tgid, h->exe, h->what,
+			fault ? "" : " call", (unsigned long long)h->addr, fault ? "faults.tsv" : "strace.txt", h->line);
+	}
+	if (r->limit_hits > r->nhits)
+		fprintf(out, "    ... and %llu more\n", (unsigned long long)(r->limit_hits - r->nhits));
+	fprintf(out, "  %-7s %-40s %12s %12s %6s\n", "tgid", "exe", "charged", "peak", "hits");
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct replay_proc_report *p = &r->procs[i];
+		fprintf(out, "  %-7d %-40.40s %10.1fMi %10.1fMi %6llu\n", p->tgid, p->exe, mib(p->charged_bytes),
+			mib(p->peak_charged_bytes), (unsigned long long)p->limit_hits);
+	}
+}
+
 void report_text(FILE *out, const struct replay_report *reps, size_t n, struct sim_system *s)
 {
 	(void)s;
@@ -83,6 +106,7 @@ void report_text(FILE *out, const struct replay_report *reps, size_t n, struct s
 			     "fills\n",
 			mib(r->peak_resident_bytes), ns_per_call(r), (unsigned long long)r->cow_copies,
 			(unsigned long long)r->zero_fills);
+		text_limits(out, r);
 		text_frames(out, r);
 		text_slabinfo(out, r);
 	}
@@ -103,6 +127,11 @@ static json_t *json_procs(const struct replay_report *r)
 		json_object_set_new(o, "rss_bytes", json_u(p->rss_bytes));
 		json_object_set_new(o, "pss_bytes", json_u(p->pss_bytes));
 		json_object_set_new(o, "uss_bytes", json_u(p->uss_bytes));
+		if (r->limit_bytes) {
+			json_object_set_new(o, "charged_bytes", json_u(p->charged_bytes));
+			json_object_set_new(o, "peak_charged_bytes", json_u(p->peak_charged_bytes));
+			json_object_set_new(o, "limit_hits", json_u(p->limit_hits));
+		}
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -164,6 +193,18 @@ static json_t *json_capture(const struct replay_report *r)
 	json_object_set_new(o, "page_ins", json_u(r->page_ins));
 	json_object_set_new(o, "ns_per_call", json_real(ns_per_call(r)));
 	json_object_set_new(o, "processes", json_procs(r));
+	if (r->limit_bytes) {
+		json_object_set_new(o, "limit_bytes", json_u(r->limit_bytes));
+		json_object_set_new(o, "limit_hits", json_u(r->limit_hits));
+		json_t *hits = json_array();
+		for (size_t i = 0; i < r->nhits; i++) {
+			const struct replay_limit_hit *h = &r->hits[i];
+			json_array_append_new(hits, json_pack("{s:i, s:s, s:s, s:o, s:i}", "tgid", h->tgid, "exe", h->exe,
+							      "what", h->what, "address", json_u(h->addr), "line",
+							      (int)h->line));
+		}
+		json_object_set_new(o, "limit_hit_list", hits);
+	}
 	json_object_set_new(o, "frames", json_frames(r));
 	json_object_set_new(o, "buddy_free_blocks", json_buddy(r));
 	return o;
@@ -201,6 +242,8 @@ int report_json(const char *path, const struct replay_report *reps, size_t n, st
 		sum.attrib_mismatches += r->attrib_mismatches;
 		if (r->attrib.user_frames_bytes >= sum.attrib.user_frames_bytes)
 			sum.attrib = r->attrib;
+		sum.limit_bytes = r->limit_bytes;
+		sum.limit_hits += r->limit_hits;
 		sum.ns_in_calls += r->ns_in_calls;
 		sum.timed_calls += r->timed_calls;
 		if (r->peak_resident_bytes >= sum.peak_resident_bytes) {

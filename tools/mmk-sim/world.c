@@ -256,10 +256,58 @@ void world_drop_mm(struct world *w, struct wproc *p)
 	free(mm);
 }
 
+int world_set_limit(struct world *w, uint64_t limit_bytes)
+{
+	/* The root stands for "everything": the limits are per-process caps
+	 * here, not guarantees backed by RAM, so a split never runs out. */
+	int rc = acct_system_init(&w->acct, &w->sys->phys, UINT64_MAX / 4);
+	if (rc)
+		return rc;
+	rc = acct_split(acct_root(&w->acct), UINT64_MAX / 8, "pm", &w->pm);
+	if (rc) {
+		acct_system_fini(&w->acct);
+		return rc;
+	}
+	w->limited = true;
+	w->limit_pages = limit_bytes >> 12;
+	return 0;
+}
+
+struct mmk_account *world_proc_account(struct world *w, struct wproc *p)
+{
+	if (!w->limited || p->acct)
+		return p->acct;
+	char name[ACCT_NAME_LEN];
+	snprintf(name, sizeof(name), "pid %d", p->tgid);
+	if (acct_split(w->pm, w->limit_pages, name, &p->acct) == 0)
+		acct_get(p->acct);
+	return p->acct;
+}
+
+void world_end_account(struct world *w, struct wproc *p)
+{
+	if (!p->acct)
+		return;
+	struct acct_usage u;
+	acct_get_usage(p->acct, &u);
+	if (u.holders == 0 && !u.dead) /* no space of another process charged to it */
+		acct_destroy(p->acct);
+	(void)w;
+}
+
+/* A space for p: charged to p's account under --limit. */
+static int charge_space(struct world *w, struct wproc *p, struct vm_space *as)
+{
+	struct mmk_account *a = world_proc_account(w, p);
+	return a ? vm_space_set_account(as, a) : 0;
+}
+
 int world_new_mm(struct world *w, struct wproc *p, bool modelled)
 {
 	struct vm_space *as;
 	int rc = vm_space_create(&w->sys->vm, &as);
+	if (!rc && (rc = charge_space(w, p, as)) != 0)
+		vm_space_destroy(as);
 	if (rc)
 		return rc;
 	world_drop_mm(w, p);
@@ -277,10 +325,9 @@ void world_share_mm(struct wproc *child, struct wproc *parent)
 int world_fork_mm(struct world *w, struct wproc *child, struct wproc *parent)
 {
 	struct vm_space *as;
-	int rc = vm_space_fork(parent->mm->as, &as);
+	int rc = vm_space_fork_account(parent->mm->as, world_proc_account(w, child), &as);
 	if (rc)
 		return rc;
-	(void)w;
 	child->mm = wrap_space(as, parent->mm->modelled);
 	child->mm->brk_known = parent->mm->brk_known;
 	return 0;
@@ -332,6 +379,8 @@ void world_free(struct world *w)
 		next = p->next;
 		world_drop_mm(w, p);
 		world_drop_fds(p->fds);
+		if (p->acct)
+			acct_put(p->acct);
 		free(p->exe);
 		free(p->cwd);
 		free(p);
@@ -356,5 +405,7 @@ void world_free(struct world *w)
 		next = a->next;
 		free(a);
 	}
+	if (w->limited && acct_system_fini(&w->acct) != 0)
+		fprintf(stderr, "mmk-sim: accounts still busy at the end of the replay\n");
 	memset(w, 0, sizeof(*w));
 }

@@ -41,6 +41,7 @@ struct wmm {
 	int refs;               /* processes using it (a vfork child borrows its parent's) */
 	bool modelled;          /* its image started from a captured exec snapshot */
 	bool brk_known;         /* start_brk learnt from the first brk() */
+	uint64_t charge_failures_seen; /* --limit: refusals already reported */
 };
 
 struct wproc {
@@ -59,6 +60,8 @@ struct wproc {
 	struct vm_attribution attrib;
 	uint64_t layout_mismatched_pages;
 	bool layout_compared;
+	struct mmk_account *acct; /* --limit: its own account (a MOP), one reference held; NULL without */
+	uint64_t limit_hits;
 	struct wproc *next;     /* all processes, newest first */
 };
 
@@ -94,9 +97,24 @@ struct world {
 	struct wmm *active;     /* space active on the simulated CPU */
 	/* dev/inode per path learnt from the snapshots, for display */
 	struct wdevino *devino;
+	/* --limit: every process runs under its own account, split off the
+	 * process manager's (seed 000: the process manager makes a MOP per
+	 * process and may destroy it). */
+	bool limited;
+	struct acct_system acct;
+	struct mmk_account *pm;
+	uint64_t limit_pages;
 };
 
 void world_init(struct world *w, struct sim_system *sys);
+/* Run every process under its own account of limit_bytes (page multiple).
+ * 0 or a negative error. */
+int world_set_limit(struct world *w, uint64_t limit_bytes);
+/* p's account, made on first use (NULL without a limit or when it cannot
+ * be made). */
+struct mmk_account *world_proc_account(struct world *w, struct wproc *p);
+/* The process manager destroys p's account once no space uses it. */
+void world_end_account(struct world *w, struct wproc *p);
 void world_free(struct world *w);
 
 struct wtask *world_task(struct world *w, int tid);          /* NULL if unknown */
