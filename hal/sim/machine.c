@@ -151,6 +151,7 @@ static void stats_add(struct sim_stats *acc, const struct sim_stats *s)
 	acc->faults += s->faults;
 	acc->invalidations += s->invalidations;
 	acc->flushes += s->flushes;
+	acc->shootdowns += s->shootdowns;
 }
 
 void sim_get_cpu_stats(struct hal_machine *m, unsigned cpu, struct sim_stats *out)

@@ -113,9 +113,11 @@ int sim_read(struct hal_machine *m, unsigned cpu, vaddr_t va, void *buf, size_t 
 int sim_write(struct hal_machine *m, unsigned cpu, vaddr_t va, const void *buf, size_t len, bool user);
 
 /* Event counts: TLB hits and misses, page walks, page faults delivered,
- * single-entry TLB invalidations and full TLB flushes (per CPU touched). */
+ * single-entry TLB invalidations and full TLB flushes (per CPU touched),
+ * and shootdowns received (one per CPU reached by a pmap's shootdown: an
+ * IPI on hardware, whether it invalidates one page or flushes). */
 struct sim_stats {
-	uint64_t tlb_hits, tlb_misses, walks, faults, invalidations, flushes;
+	uint64_t tlb_hits, tlb_misses, walks, faults, invalidations, flushes, shootdowns;
 };
 
 /* The machine's totals (sum over CPUs), one CPU's, or zero them all. */

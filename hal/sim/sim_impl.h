@@ -60,6 +60,7 @@ void sim_tlb_flush_locked(struct sim_cpu *c);
 
 /* ---- tlb.c: take the CPU's lock themselves ---- */
 void sim_tlb_shootdown(struct hal_machine *m, uint64_t cpumask, vaddr_t va);
+void sim_tlb_shootdown_flush(struct hal_machine *m, uint64_t cpumask);
 
 /* ---- pte access: atomic, because hardware walks race with the pmap ---- */
 static inline uint64_t sim_pte_load(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }

@@ -58,6 +58,22 @@ void sim_tlb_shootdown(struct hal_machine *m, uint64_t cpumask, vaddr_t va)
 		struct sim_cpu *c = &m->cpu[i];
 		hal_spin_lock(&c->lock);
 		sim_tlb_invalidate_locked(c, va >> MMK_PAGE_SHIFT);
+		c->stats.shootdowns++;
+		hal_spin_unlock(&c->lock);
+	}
+}
+
+/* A full flush on every CPU in cpumask: the one shootdown that completes a
+ * batch of deferred removals (pmap_tlb_sync). */
+void sim_tlb_shootdown_flush(struct hal_machine *m, uint64_t cpumask)
+{
+	for (unsigned i = 0; i < m->ncpus; i++) {
+		if (!(cpumask & ((uint64_t)1 << i)))
+			continue;
+		struct sim_cpu *c = &m->cpu[i];
+		hal_spin_lock(&c->lock);
+		sim_tlb_flush_locked(c);
+		c->stats.shootdowns++;
 		hal_spin_unlock(&c->lock);
 	}
 }

@@ -459,6 +459,41 @@ static void test_remove_reports_bits(void **state)
 	assert_int_equal(fx->pm.pt_pages, 1);
 }
 
+/* pmap_remove_deferred leaves TLB entries stale (a CPU may still use
+ * them) until pmap_tlb_sync, which sends one shootdown per active CPU,
+ * however many pages went; with nothing pending, sync sends nothing. */
+static void test_deferred_remove_one_shootdown(void **state)
+{
+	struct sim_fixture *fx = *state;
+	pmap_activate(&fx->pm, 1);
+	for (unsigned i = 0; i < 8; i++)
+		enter_ok(&fx->pm, 0x10000 + i * PG, sim_fx_frame(i), URW);
+	for (unsigned cpu = 0; cpu < 2; cpu++)
+		for (unsigned i = 0; i < 8; i++)
+			access_ok(fx, cpu, 0x10000 + i * PG, W);
+	struct sim_stats before[3], after[3];
+	for (unsigned cpu = 0; cpu < 3; cpu++)
+		sim_get_cpu_stats(fx->m, cpu, &before[cpu]);
+	assert_false(pmap_tlb_sync(&fx->pm));
+	assert_int_equal(pmap_remove_deferred(&fx->pm, 0x10000, 0x10000 + 8 * PG, NULL, NULL), 8);
+	assert_true(fx->pm.tlb_pending);
+	assert_int_equal(pmap_extract(&fx->pm, 0x10000, NULL, NULL), -MMK_ENOENT);
+	/* Stale: the TLB still translates the removed page. */
+	for (unsigned cpu = 0; cpu < 2; cpu++)
+		assert_true(sim_tlb_probe(fx->m, cpu, 0x13000, NULL));
+	assert_true(pmap_tlb_sync(&fx->pm));
+	assert_false(fx->pm.tlb_pending);
+	assert_false(pmap_tlb_sync(&fx->pm));
+	for (unsigned cpu = 0; cpu < 3; cpu++) {
+		sim_get_cpu_stats(fx->m, cpu, &after[cpu]);
+		assert_int_equal(after[cpu].shootdowns - before[cpu].shootdowns, cpu < 2 ? 1 : 0);
+		assert_int_equal(after[cpu].invalidations - before[cpu].invalidations, 0);
+		for (unsigned i = 0; cpu < 2 && i < 8; i++)
+			assert_false(sim_tlb_probe(fx->m, cpu, 0x10000 + i * PG, NULL));
+	}
+	CHECK(&fx->pm);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -467,7 +502,7 @@ int main(void)
 		T(test_access_translates),     T(test_accessed_dirty),    T(test_tlb_really_caches),
 		T(test_tlb_capacity),          T(test_shootdown_two_cpus), T(test_fault_error_codes),
 		T(test_fault_handler_maps),    T(test_fault_retries_exhausted),
-		T(test_stale_entry_after_upgrade), T(test_read_write_aliases), T(test_remove_reports_bits),
+		T(test_stale_entry_after_upgrade), T(test_read_write_aliases), T(test_remove_reports_bits), T(test_deferred_remove_one_shootdown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

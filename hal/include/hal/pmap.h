@@ -59,6 +59,7 @@ struct pmap {
 	size_t resident;              /* leaf translations present */
 	void *owner;                  /* handed to the fault handler (the vm_space) */
 	uint64_t active_cpus;         /* bit i: active on CPU i */
+	bool tlb_pending;             /* pmap_remove_deferred left stale TLB entries for pmap_tlb_sync */
 };
 
 /* Called back once per translation that pmap_remove takes away, with its
@@ -87,6 +88,26 @@ int pmap_enter(struct pmap *pm, vaddr_t va, paddr_t pa, unsigned prot);
  * without visiting their entries.  Returns the number of translations removed.
  */
 size_t pmap_remove(struct pmap *pm, vaddr_t start, vaddr_t end, pmap_visit_fn fn, void *ctx);
+
+/*
+ * pmap_remove with the TLB invalidations deferred (Linux's mmu_gather, BSD
+ * pmap(9)'s deferred pmap_update): the translations go as with pmap_remove
+ * and fn sees each, but CPUs where pm is active may keep using stale TLB
+ * entries until pmap_tlb_sync(pm).  So until then fn and the caller must
+ * not free or reuse the frames, and the caller keeps the space lock from
+ * the first deferred removal to the sync.  Batched revocation uses it to
+ * send one shootdown per address space instead of one per page.  Returns
+ * the number of translations removed.
+ */
+size_t pmap_remove_deferred(struct pmap *pm, vaddr_t start, vaddr_t end, pmap_visit_fn fn, void *ctx);
+
+/*
+ * Complete the invalidations pmap_remove_deferred left: one shootdown to
+ * every CPU where pm is active, flushing that CPU's TLB entries of pm.
+ * Returns true when invalidations were pending (a shootdown went to the
+ * CPUs in active_cpus, possibly none); false, and nothing sent, otherwise.
+ */
+bool pmap_tlb_sync(struct pmap *pm);
 
 /* Visit every translation in [start, end) in address order without changing
  * it, skipping empty tables; fn gets the frame and PMAP_PROT_* |
