@@ -4,9 +4,10 @@
 #   make check   every test, under AddressSanitizer and UBSan (build-asan/),
 #                multi-CPU tests also under ThreadSanitizer (build-tsan/)
 #   make bench   benchmarks beside Linux and allocator peers (build/)
+#   make qemu    boot the bare-metal kernel (kernel/) under QEMU, print its report
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run check bench clean
+.PHONY: all deps build run check bench qemu clean
 all: build
 
 deps:
@@ -37,6 +38,11 @@ bench:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build -j $(JOBS) --target mmk-bench
 	./build/mmk-bench
+
+qemu: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build -j $(JOBS) --target mmk-kernel
+	scripts/qemu-run.sh --check build/kernel/mmk-kernel
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -1,0 +1,297 @@
+/*
+ * proc.c - processes and the scheduler (proc.h).
+ *
+ * Theory.
+ * 1. A process is an mmk address space (vm_space: VMAs, pmap, anons) plus
+ *    one saved register frame.  The program image is copied into a
+ *    private anonymous mapping at USER_IMAGE_BASE (text made read+exec,
+ *    data read+write), the stack is a growsdown mapping below
+ *    USER_STACK_TOP; everything else the program maps itself.
+ * 2. Running: the scheduler activates the space (pmap_activate: CR3) and
+ *    enters ring 3 with user_enter; the process runs until a trap.  A
+ *    system call or a resolved page fault returns to it directly (iretq on
+ *    the trap stack); exit, a kill, a blocking wait and yield save its
+ *    frame and user_leave() back to the scheduler.
+ * 3. Page faults: the error code gives the access (write, instruction
+ *    fetch, else read) and CR2 the address; vm_fault resolves it (demand
+ *    zero, copy-on-write, stack growth) or refuses it, and then the
+ *    process is killed with PROC_STATUS_SEGV and a line on the console, as
+ *    a SIGSEGV: the kernel is never at risk from a user fault.
+ * 4. Exit: the space is destroyed by the scheduler once the process is
+ *    off the CPU (its pmap is deactivated first: vm_space_destroy needs
+ *    it inactive); the slot stays a zombie until the parent waits (a
+ *    program the kernel started is reaped by the scheduler, and its status
+ *    recorded as a test result).
+ * 5. Memory: struct proc comes from the kernel heap (kmalloc); nothing
+ *    else is allocated here.
+ * Locking: one CPU, interrupts off, so nothing runs concurrently; the
+ * vm_* calls take their space's lock themselves.
+ */
+#include <mmk/errno.h>
+
+#include "../hal/x86_64/cpu.h"
+#include "../hal/x86_64/pte.h"
+#include "kernel.h"
+#include "klib.h"
+#include "kprintf.h"
+#include "ktest/ktest.h"
+#include "proc.h"
+#include "uaccess.h"
+
+static struct proc *procs[PROC_MAX];
+static struct proc *current;
+static int next_pid = 1;
+static unsigned rr_next;
+static uint64_t faults_resolved;
+
+struct proc *proc_current(void) { return current; }
+uint64_t proc_faults_resolved(void) { return faults_resolved; }
+
+static struct proc *proc_alloc(const char *name)
+{
+	for (unsigned i = 0; i < PROC_MAX; i++) {
+		if (procs[i])
+			continue;
+		struct proc *p = kzalloc(&kernel.heap, sizeof(*p));
+		if (!p)
+			return NULL;
+		p->pid = next_pid++;
+		p->name = name;
+		procs[i] = p;
+		return p;
+	}
+	return NULL;
+}
+
+static void proc_free(struct proc *p)
+{
+	for (unsigned i = 0; i < PROC_MAX; i++)
+		if (procs[i] == p)
+			procs[i] = NULL;
+	kfree(&kernel.heap, p);
+}
+
+/* The blob's header (kernel/user/user.ld): magic, bytes of text (header
+ * included, page multiple), entry point. */
+struct user_header {
+	uint32_t magic;
+	uint32_t text_bytes;
+	uint64_t entry;
+};
+#define USER_MAGIC 0x6b6d6d55u /* "Ummk" */
+
+static int load_image(struct vm_space *as, const void *image, size_t len, uint64_t *entry)
+{
+	const struct user_header *h = image;
+	uint64_t span;
+	if (len < sizeof(*h) || h->magic != USER_MAGIC || h->text_bytes > len || !mmk_page_round_up(len, &span))
+		return -MMK_EINVAL;
+	vaddr_t at;
+	int rc = vm_map(as, USER_IMAGE_BASE, span, VM_PROT_READ | VM_PROT_WRITE,
+			VM_MAP_PRIVATE | VM_MAP_ANONYMOUS | VM_MAP_FIXED, NULL, 0, VM_PROT_ALL, &at);
+	if (!rc)
+		rc = uaccess_copy_out(as, USER_IMAGE_BASE, image, len);
+	if (!rc && h->text_bytes)
+		rc = vm_protect(as, USER_IMAGE_BASE, h->text_bytes, VM_PROT_READ | VM_PROT_EXEC);
+	if (!rc)
+		rc = vm_map(as, USER_STACK_TOP - USER_STACK_BYTES, USER_STACK_BYTES, VM_PROT_READ | VM_PROT_WRITE,
+			    VM_MAP_PRIVATE | VM_MAP_ANONYMOUS | VM_MAP_FIXED | VM_MAP_GROWSDOWN, NULL, 0, VM_PROT_ALL,
+			    &at);
+	*entry = h->entry;
+	return rc;
+}
+
+int proc_spawn(const char *name, const void *image, size_t len, struct proc **out)
+{
+	struct proc *p = proc_alloc(name);
+	if (!p)
+		return -MMK_ENOMEM;
+	uint64_t entry = 0;
+	int rc = vm_space_create(&kernel.vm, &p->as);
+	if (rc) {
+		proc_free(p);
+		return rc;
+	}
+	rc = load_image(p->as, image, len, &entry);
+	if (rc) {
+		vm_space_destroy(p->as);
+		proc_free(p);
+		return rc;
+	}
+	p->tf = (struct trapframe){ .rip = entry, .cs = SEL_USER_CODE, .ss = SEL_USER_DATA, .rflags = 0x2,
+				    .rsp = USER_STACK_TOP - 8 };
+	p->state = PROC_RUNNABLE;
+	p->root = true;
+	*out = p;
+	return 0;
+}
+
+int proc_fork(const struct trapframe *tf)
+{
+	struct proc *parent = current, *child = proc_alloc(current->name);
+	if (!child)
+		return -MMK_EAGAIN;
+	int rc = vm_space_fork(parent->as, &child->as);
+	if (rc) {
+		proc_free(child);
+		return rc;
+	}
+	child->tf = *tf;
+	child->tf.rax = 0;
+	child->parent = parent;
+	child->state = PROC_RUNNABLE;
+	return child->pid;
+}
+
+/* Leave user mode for the scheduler, keeping the frame to resume from. */
+static _Noreturn void switch_away(const struct trapframe *tf)
+{
+	if (tf)
+		current->tf = *tf;
+	user_leave();
+}
+
+static struct proc *find_child(const struct proc *parent, int pid)
+{
+	for (unsigned i = 0; i < PROC_MAX; i++)
+		if (procs[i] && procs[i]->parent == parent && procs[i]->pid == pid)
+			return procs[i];
+	return NULL;
+}
+
+_Noreturn void proc_exit(int status)
+{
+	struct proc *p = current;
+	p->exit_status = status;
+	p->state = PROC_ZOMBIE;
+	for (unsigned i = 0; i < PROC_MAX; i++) /* orphans are reaped by the scheduler */
+		if (procs[i] && procs[i]->parent == p)
+			procs[i]->parent = NULL;
+	struct proc *parent = p->parent;
+	if (parent && parent->state == PROC_WAITING && parent->wait_pid == p->pid) {
+		parent->tf.rax = (uint64_t)(int64_t)status;
+		parent->state = PROC_RUNNABLE;
+		p->parent = NULL; /* reaped by the scheduler */
+	}
+	switch_away(NULL);
+}
+
+int64_t proc_wait(const struct trapframe *tf, int pid)
+{
+	struct proc *child = find_child(current, pid);
+	if (!child)
+		return -MMK_ENOENT;
+	if (child->state == PROC_ZOMBIE) {
+		int status = child->exit_status;
+		child->parent = NULL; /* the scheduler frees it */
+		return status;
+	}
+	current->state = PROC_WAITING;
+	current->wait_pid = pid;
+	switch_away(tf);
+}
+
+void proc_yield(const struct trapframe *tf)
+{
+	struct trapframe saved = *tf;
+	saved.rax = 0;
+	switch_away(&saved);
+}
+
+static unsigned fault_access(uint64_t error)
+{
+	if (error & X86_PF_I)
+		return PMAP_ACCESS_EXEC;
+	return (error & X86_PF_W) ? PMAP_ACCESS_WRITE : PMAP_ACCESS_READ;
+}
+
+static const char *fault_reason(int rc)
+{
+	switch (rc) {
+	case -MMK_EFAULT: return "no mapping (SEGV_MAPERR)";
+	case -MMK_EACCES: return "access not allowed (SEGV_ACCERR)";
+	case -MMK_ENOMEM: return "out of memory";
+	default: return "refused";
+	}
+}
+
+void proc_user_trap(struct trapframe *tf)
+{
+	struct proc *p = current;
+	if (tf->vector == TRAP_PF) {
+		uint64_t va = x86_read_cr2();
+		unsigned access = fault_access(tf->error);
+		int rc = va < PMAP_USER_END ? vm_fault(p->as, va, access) : -MMK_EFAULT;
+		if (rc == 0) {
+			faults_resolved++;
+			return;
+		}
+		kprintf("  [pid %d %s] page fault at 0x%lx (%s, rip 0x%lx): %s: killed\n", p->pid, p->name, va,
+			access == PMAP_ACCESS_WRITE ? "write" : access == PMAP_ACCESS_EXEC ? "exec" : "read",
+			tf->rip, fault_reason(rc));
+	} else {
+		kprintf("  [pid %d %s] exception in user mode: killed\n", p->pid, p->name);
+		trap_print(tf);
+	}
+	proc_exit(PROC_STATUS_SEGV);
+}
+
+/* A process just left the CPU: a dead one's space goes now (inactive
+ * first, as vm_space_destroy requires), and a program the kernel started
+ * has its exit status counted as a test result. */
+static void after_run(struct proc *p)
+{
+	pmap_deactivate(&p->as->pmap, 0);
+	if (p->state != PROC_ZOMBIE)
+		return;
+	const char *why = NULL;
+	if (vm_check(p->as, &why) != 0) {
+		kprintf("  [pid %d %s] vm_check at exit: %s\n", p->pid, p->name, why);
+		ktest_record("user", "address space consistent at exit (vm_check)", false);
+	}
+	vm_space_destroy(p->as);
+	p->as = NULL;
+	if (p->root) {
+		char what[64];
+		ksnprintf(what, sizeof(what), "%s exits with status 0 (got %d)", p->name, p->exit_status);
+		ktest_record("user", what, p->exit_status == 0);
+	}
+}
+
+static void reap_orphans(void)
+{
+	for (unsigned i = 0; i < PROC_MAX; i++) {
+		struct proc *p = procs[i];
+		if (p && p->state == PROC_ZOMBIE && !p->parent && !p->as)
+			proc_free(p);
+	}
+}
+
+static struct proc *pick_next(void)
+{
+	for (unsigned k = 0; k < PROC_MAX; k++) {
+		unsigned i = (rr_next + k) % PROC_MAX;
+		if (procs[i] && procs[i]->state == PROC_RUNNABLE) {
+			rr_next = i + 1;
+			return procs[i];
+		}
+	}
+	return NULL;
+}
+
+unsigned proc_schedule(void)
+{
+	struct proc *p;
+	while ((p = pick_next()) != NULL) {
+		current = p;
+		vm_space_activate(p->as, 0);
+		user_enter(&p->tf);
+		current = NULL;
+		after_run(p);
+		reap_orphans();
+	}
+	unsigned blocked = 0;
+	for (unsigned i = 0; i < PROC_MAX; i++)
+		blocked += procs[i] != NULL;
+	return blocked;
+}

@@ -1,0 +1,75 @@
+/*
+ * proc.h - user processes: each runs one program in its own mmk address
+ * space (vm_space), in ring 3, until it exits or is killed.
+ *
+ * Scheduling is cooperative and run to block: the scheduler (proc.c)
+ * enters a runnable process and gets control back when the process exits,
+ * is killed by a refused fault, waits for a child that still runs, or
+ * yields.  A process has one saved register frame (its state while it is
+ * not running); a child made by fork starts from a copy of the parent's
+ * with rax = 0.
+ */
+#ifndef KERNEL_PROC_H
+#define KERNEL_PROC_H
+
+#include <mmk/vm.h>
+
+#include "trap.h"
+
+#define PROC_MAX 16
+#define PROC_STATUS_SEGV 139 /* 128 + SIGSEGV, as a shell shows a killed process */
+
+enum proc_state { PROC_FREE = 0, PROC_RUNNABLE, PROC_WAITING, PROC_ZOMBIE };
+
+struct proc {
+	int pid;
+	enum proc_state state;
+	const char *name;          /* static string */
+	struct vm_space *as;       /* NULL once a zombie's space is gone */
+	struct trapframe tf;       /* saved user registers while not running */
+	struct proc *parent;       /* NULL for a program the kernel started, or an orphan */
+	bool root;                 /* started by the kernel (proc_spawn) */
+	int wait_pid;              /* PROC_WAITING: the child awaited */
+	int exit_status;
+};
+
+/* The user-visible layout of a program (kernel/user/user.ld). */
+#define USER_IMAGE_BASE ((vaddr_t)0x400000)
+#define USER_STACK_TOP ((vaddr_t)0x7ffffff00000)
+#define USER_STACK_BYTES ((uint64_t)16 << 10) /* grows down on demand (VM_MAP_GROWSDOWN) */
+
+/* Start the program image[0, len) (a blob of kernel/user) as a new
+ * process.  0 with *out, or a negative error (nothing left behind). */
+int proc_spawn(const char *name, const void *image, size_t len, struct proc **out);
+
+/* The process running now (NULL in the scheduler). */
+struct proc *proc_current(void);
+
+/* fork(2) of the current process from its trap frame: the child's pid, or
+ * a negative error (-MMK_EAGAIN: no process slot; -MMK_ENOMEM). */
+int proc_fork(const struct trapframe *tf);
+
+/* End the current process with status; never returns to it. */
+_Noreturn void proc_exit(int status);
+
+/* Wait for child pid of the current process: returns its status at once
+ * if it has exited, -MMK_ECHILD-like -MMK_ENOENT if it is not a child;
+ * otherwise blocks (the status arrives in rax when the parent resumes). */
+int64_t proc_wait(const struct trapframe *tf, int pid);
+
+/* Give the CPU to the next runnable process (the caller resumes later). */
+void proc_yield(const struct trapframe *tf);
+
+/* A trap from user mode other than a system call: page faults go to
+ * vm_fault; a refused fault or any other exception kills the process
+ * with a report on the console. */
+void proc_user_trap(struct trapframe *tf);
+
+/* Run every process until none is runnable; returns the number of
+ * processes that were still blocked (0 when all exited). */
+unsigned proc_schedule(void);
+
+/* Page faults resolved for user processes so far. */
+uint64_t proc_faults_resolved(void);
+
+#endif
