@@ -94,8 +94,8 @@ void report_text(FILE *out, const struct replay_report *reps, size_t n, struct s
 			(unsigned long long)r->faults_segv_missed, (unsigned long long)r->faults_unmodelled);
 		fprintf(out, "  page-outs %llu, page-ins %llu, file pages reclaimed %llu\n", (unsigned long long)r->page_outs,
 			(unsigned long long)r->page_ins, (unsigned long long)r->file_page_outs);
-		fprintf(out, "  attribution (%llu checks, %llu mismatched): user frames %.1f MiB = PSS %.1f MiB + page cache "
-			     "%.1f MiB + unmapped anons %.1f MiB; sharing saves %llu frames\n",
+		fprintf(out, "  attribution (%llu checks, %llu mismatched): user resident %.1f MiB = mapped (PSS) %.1f MiB + "
+			     "page cache %.1f MiB + unmapped anons %.1f MiB; sharing saves %llu frames\n",
 			(unsigned long long)r->attrib_checks, (unsigned long long)r->attrib_mismatches,
 			mib(r->attrib.user_frames_bytes), mib(r->attrib.pss_bytes_total), mib(r->attrib.page_cache_bytes),
 			mib(r->attrib.anon_unmapped_bytes), (unsigned long long)r->attrib.shared_frames_saved);
@@ -178,8 +178,14 @@ static json_t *json_capture(const struct replay_report *r)
 	json_object_set_new(o, "layouts_compared", json_u(r->layouts_compared));
 	json_object_set_new(o, "frames_leaked", json_u(r->frames_leaked));
 	json_object_set_new(o, "peak_resident_bytes", json_u(r->peak_resident_bytes));
-	/* Attribution at the checkpoint with the most user frames (replay.h). */
-	json_object_set_new(o, "user_frames_bytes", json_u(r->attrib.user_frames_bytes));
+	/* Attribution at the checkpoint with the most user frames (replay.h).
+	 * user_frames_bytes is the issue's "frames in use by user memory":
+	 * frames some translation maps, which PSS divides among the spaces, so
+	 * it equals pss_bytes_total; user_resident_bytes adds the frames no
+	 * translation maps (page cache, anons kept for a sharer). */
+	uint64_t unmapped = r->attrib.page_cache_bytes + r->attrib.anon_unmapped_bytes;
+	json_object_set_new(o, "user_frames_bytes", json_u(r->attrib.user_frames_bytes - unmapped));
+	json_object_set_new(o, "user_resident_bytes", json_u(r->attrib.user_frames_bytes));
 	json_object_set_new(o, "pss_bytes_total", json_u(r->attrib.pss_bytes_total));
 	json_object_set_new(o, "page_cache_bytes", json_u(r->attrib.page_cache_bytes));
 	json_object_set_new(o, "anon_unmapped_bytes", json_u(r->attrib.anon_unmapped_bytes));
