@@ -57,6 +57,7 @@ void add_peer_result(const char *name, const char *unit, double mmk, const char 
 void bench_alloc_run(void);
 _Noreturn void bench_alloc_peer_main(int argc, char **argv);
 void bench_vm_run(void); /* bench_vm.c: fork, COW and shared-file faults */
+void bench_physmem_run(void); /* bench_physmem.c: containers, COW copies, compaction */
 
 #define REPEATS 5
 #define TRIAL_NS 60000000ull       /* 60 ms per trial: stable, keeps the run short */
@@ -745,6 +746,7 @@ int main(int argc, char **argv)
 	free(sys);
 	bench_vm_run(); /* after the shutdown: its Linux helpers fork, and must not copy the sim's RAM */
 	run_replay();
+	bench_physmem_run();
 	bench_alloc_run();
 	print_table();
 	write_json();

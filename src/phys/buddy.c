@@ -73,7 +73,7 @@
 
 /* ---- building blocks ---- */
 
-static void make_tail(struct mmk_frame *f)
+void phys_make_tail(struct mmk_frame *f)
 {
 	f->state = MMK_FRAME_TAIL;
 	f->order = 0;
@@ -81,7 +81,7 @@ static void make_tail(struct mmk_frame *f)
 }
 
 /* Turn pfn into the head of a free block of order and list it. */
-static void make_free_head(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned order)
+void phys_make_free_head(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned order)
 {
 	struct mmk_frame *f = phys_fr(ph, pfn);
 
@@ -112,8 +112,8 @@ void phys_buddy_seed_locked(struct phys *ph, pfn_t start, pfn_t end)
 		uint64_t len = phys_order_frames(o);
 
 		for (uint64_t i = 1; i < len; i++)
-			make_tail(phys_fr(ph, start + i));
-		make_free_head(ph, z, start, o);
+			phys_make_tail(phys_fr(ph, start + i));
+		phys_make_free_head(ph, z, start, o);
 		z->managed += len;
 		z->free += len;
 		start += len;
@@ -162,7 +162,7 @@ static void take(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned got, u
 	phys_list_remove(ph, z, got, pfn);
 	while (got > order) {
 		got--;
-		make_free_head(ph, z, pfn + phys_order_frames(got), got);
+		phys_make_free_head(ph, z, pfn + phys_order_frames(got), got);
 	}
 	f->state = MMK_FRAME_ALLOCATED;
 	f->order = (uint8_t)order;
@@ -272,11 +272,11 @@ static void release_locked(struct phys *ph, pfn_t pfn, unsigned order)
 		if (!mergeable(ph, b, order, zone))
 			break;
 		phys_list_remove(ph, z, order, b);
-		make_tail(phys_fr(ph, b > pfn ? b : pfn));
+		phys_make_tail(phys_fr(ph, b > pfn ? b : pfn));
 		pfn = b < pfn ? b : pfn;
 		order++;
 	}
-	make_free_head(ph, z, pfn, order);
+	phys_make_free_head(ph, z, pfn, order);
 }
 
 int phys_free(struct phys *ph, pfn_t pfn, unsigned order)

@@ -102,4 +102,9 @@ void phys_list_remove(struct phys *ph, struct mmk_zone *z, unsigned order, pfn_t
  * alone during phys_init). */
 void phys_buddy_seed_locked(struct phys *ph, pfn_t start, pfn_t end);
 
+/* Make f an interior frame of a block (TAIL, no order, no owner). */
+void phys_make_tail(struct mmk_frame *f);
+/* Turn pfn into the head of a free block of order and list it on z. */
+void phys_make_free_head(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned order);
+
 #endif

@@ -74,9 +74,26 @@ static int map_frame(struct vm_space *as, vaddr_t page, pfn_t pfn, unsigned pte_
 	return 0;
 }
 
-/* A shared mapping uses the object's page itself. */
-static int fault_shared(struct vm_space *as, struct vm_area *v, vaddr_t page, uint64_t tag)
+/* An external object's page (a physmem container): the source names the
+ * frame and says whether it may be written now (hook for src/physmem). */
+static int fault_external(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned access)
 {
+	const struct vm_page_source *src = &v->object->source;
+	pfn_t pfn;
+	bool writable = true;
+	if (!src->page)
+		return -MMK_EFAULT; /* detached: the container or share is gone */
+	int rc = src->page(src->ctx, as, vma_pgoff(v, page), access, &pfn, &writable);
+	if (rc)
+		return rc;
+	return map_frame(as, page, pfn, writable ? vm_pte_prot(v->prot) : vm_pte_prot_ro(v->prot));
+}
+
+/* A shared mapping uses the object's page itself. */
+static int fault_shared(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned access, uint64_t tag)
+{
+	if (v->object->type == VM_OBJECT_EXTERNAL)
+		return fault_external(as, v, page, access);
 	uint64_t pgoff = vma_pgoff(v, page);
 	pfn_t pfn;
 	bool existed = vm_object_lookup(v->object, pgoff, &pfn);
@@ -193,7 +210,7 @@ static int fault_private(struct vm_space *as, struct vm_area *v, vaddr_t page, u
 static int resolve(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned access, uint64_t tag)
 {
 	if (v->flags & VMA_SHARED)
-		return fault_shared(as, v, page, tag);
+		return fault_shared(as, v, page, access, tag);
 	return fault_private(as, v, page, access, tag);
 }
 
