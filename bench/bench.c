@@ -59,6 +59,7 @@ _Noreturn void bench_alloc_peer_main(int argc, char **argv);
 void bench_vm_run(void); /* bench_vm.c: fork, COW and shared-file faults */
 void bench_claims_run(void); /* bench_claims.c: claims and batched revocation */
 void bench_charge_run(struct sim_system *sys); /* bench_charge.c: charge overhead (issue 5) */
+void bench_physmem_run(void); /* bench_physmem.c: containers, COW copies, compaction */
 
 #define REPEATS 5
 #define TRIAL_NS 60000000ull       /* 60 ms per trial: stable, keeps the run short */
@@ -757,6 +758,7 @@ int main(int argc, char **argv)
 	bench_vm_run(); /* after the shutdown: its Linux helpers fork, and must not copy the sim's RAM */
 	bench_claims_run();
 	run_replay();
+	bench_physmem_run();
 	bench_alloc_run();
 	print_table();
 	write_json();

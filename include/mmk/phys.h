@@ -213,6 +213,24 @@ int phys_set_kernel_frames(struct phys *ph, pfn_t start, pfn_t end);
 /* The kernel's free frames over all zones. */
 uint64_t phys_kernel_free_frames(struct phys *ph);
 
+/*
+ * Take the block [pfn, pfn + 2^order) out of the allocator when all of it
+ * is free (it lies inside one free block, which is split around it), as an
+ * allocated block of that order; flags: PHYS_USER or 0 (kernel); never
+ * zeroed.  For migration: fencing a region off before emptying it.
+ * 0; -MMK_EINVAL (unaligned, order too large, unknown flags); -MMK_EBUSY
+ * when some frame of it is not free (or free in the kernel's pool); -MMK_ENOMEM when the failpoint fires.
+ */
+int phys_alloc_at(struct phys *ph, pfn_t pfn, unsigned order, unsigned flags);
+
+/*
+ * Cut the allocated block at pfn of order (>= 1) into its two buddies of
+ * order - 1, both allocated with the same owner (each later freed on its
+ * own).  Translation counts (refcount) stay with their pages.  0, or
+ * -MMK_EINVAL when pfn is not the head of an allocated block of order.
+ */
+int phys_split(struct phys *ph, pfn_t pfn, unsigned order);
+
 /* Descriptor of pfn, or NULL when pfn lies outside the database. */
 struct mmk_frame *phys_frame(struct phys *ph, pfn_t pfn);
 

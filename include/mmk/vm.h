@@ -100,6 +100,29 @@ enum vm_object_type {
 	VM_OBJECT_ANON = 1,   /* shared anonymous memory, SysV/POSIX shm, memfd */
 	VM_OBJECT_FILE = 2,   /* a file's pages */
 	VM_OBJECT_PHYS = 3,   /* fixed frames (device memory) */
+	VM_OBJECT_EXTERNAL = 4, /* frames lent by another layer through a page source (physmem containers) */
+};
+
+struct vm_space;
+
+/*
+ * Where a VM_OBJECT_EXTERNAL object's pages come from (seed 001: a map of a
+ * physmem container).  The frames stay the source's: the object never
+ * allocates or frees them, and the source removes their translations
+ * (vm_object_zap) before it frees, moves or replaces a frame.
+ * page: the frame of page pgoff for an access (PMAP_ACCESS_*) by `as`,
+ *   whose lock the caller holds: 0 with *pfn, and *writable false when the
+ *   translation must stay read-only for now (a copy-on-write page read);
+ *   -MMK_EFAULT when nothing is there (SIGBUS), -MMK_ENOMEM, or -MMK_EAGAIN
+ *   (the source is busy: retry the access).
+ * check: for vm_check: NULL when a translation of pgoff to pfn with bits is
+ *   legitimate, else why not.
+ * A detached source (page NULL) makes every fault -MMK_EFAULT.
+ */
+struct vm_page_source {
+	int (*page)(void *ctx, struct vm_space *as, uint64_t pgoff, unsigned access, pfn_t *pfn, bool *writable);
+	const char *(*check)(void *ctx, uint64_t pgoff, pfn_t pfn, unsigned bits);
+	void *ctx;
 };
 
 /*
@@ -135,6 +158,7 @@ struct vm_object {
 	struct vm_area *mappings;
 	uint64_t nmappings;
 	struct vm_object *sys_next, *sys_prev; /* on vm_system.objects */
+	struct vm_page_source source; /* VM_OBJECT_EXTERNAL only */
 };
 
 /*
@@ -430,6 +454,32 @@ int vm_object_create(struct vm_system *sys, uint32_t type, const char *name, str
  */
 int vm_object_create_phys(struct vm_system *sys, const char *name, pfn_t base, uint64_t npages,
 			  struct vm_object **out);
+/*
+ * An external object of npages pages whose frames come from src (copied;
+ * see struct vm_page_source).  Only shared mappings of it are allowed
+ * (vm_map: -MMK_EINVAL for private ones).  0, -MMK_EINVAL (npages 0, no
+ * page function), -MMK_ENOMEM.
+ */
+int vm_object_create_external(struct vm_system *sys, const char *name, uint64_t npages,
+			      const struct vm_page_source *src, struct vm_object **out);
+/* Cut obj off its source: later faults on it are -MMK_EFAULT.  The caller
+ * removed every translation first (vm_object_zap). */
+void vm_object_detach_source(struct vm_object *obj);
+/*
+ * Remove translations of obj's pages [pgoff, pgoff + npages) from every
+ * space of sys (the maps are not persistent: the next access re-faults).
+ * filter (may be NULL: remove all) sees each translation (page index, frame
+ * address, PMAP_PROT_* | PMAP_ACCESSED | PMAP_DIRTY bits) and says whether
+ * to remove it.  held: a space whose lock the caller holds (walked without
+ * locking), or NULL; every other space is taken with trylock, because the
+ * caller may hold its own lock (physmem's, which ranks below vm_space.lock):
+ * a space that is busy is skipped and the result is -MMK_EAGAIN (the caller
+ * undoes nothing: a removed translation is simply re-faulted).  0 otherwise.
+ * The space list itself is not locked (as vm_reclaim's clock).
+ */
+int vm_object_zap(struct vm_system *sys, struct vm_object *obj, uint64_t pgoff, uint64_t npages,
+		  bool (*filter)(void *ctx, uint64_t pgoff, paddr_t pa, unsigned bits), void *ctx,
+		  struct vm_space *held);
 void vm_object_ref(struct vm_object *obj);
 /* Give obj a file pager (copied); before any page of obj is resident. */
 void vm_object_set_pager(struct vm_object *obj, const struct vm_file_pager *pager);

@@ -31,6 +31,18 @@ void mmk_memcpy(void *dst, const void *src, size_t len)
 		*d++ = *s++;
 }
 
+void mmk_memmove(void *dst, const void *src, size_t len)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	if (d <= s || d >= s + len) {
+		mmk_memcpy(dst, src, len); /* ascending copy is safe */
+		return;
+	}
+	while (len--)
+		d[len] = s[len]; /* overlapping with dst above src: copy down */
+}
+
 int mmk_memcmp(const void *a, const void *b, size_t len)
 {
 	const unsigned char *x = a, *y = b;

@@ -14,6 +14,8 @@
 void mmk_memset(void *dst, int c, size_t len);
 /* Copy len bytes; the ranges must not overlap. */
 void mmk_memcpy(void *dst, const void *src, size_t len);
+/* Copy len bytes between buffers that may overlap (memmove). */
+void mmk_memmove(void *dst, const void *src, size_t len);
 /* 0 when the len bytes are equal, else the sign of the first difference. */
 int mmk_memcmp(const void *a, const void *b, size_t len);
 /* Length of a NUL-terminated string. */

@@ -81,7 +81,7 @@
 
 /* ---- building blocks ---- */
 
-static void make_tail(struct mmk_frame *f)
+void phys_make_tail(struct mmk_frame *f)
 {
 	f->state = MMK_FRAME_TAIL;
 	f->order = 0;
@@ -90,7 +90,7 @@ static void make_tail(struct mmk_frame *f)
 
 /* Turn pfn into the head of a free block of order owned by owner (NONE:
  * user space's, KERNEL: the kernel's) and list it. */
-static void make_free_head(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned order, unsigned owner)
+void phys_make_free_head(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned order, unsigned owner)
 {
 	struct mmk_frame *f = phys_fr(ph, pfn);
 
@@ -121,8 +121,8 @@ void phys_buddy_seed_locked(struct phys *ph, pfn_t start, pfn_t end)
 		uint64_t len = phys_order_frames(o);
 
 		for (uint64_t i = 1; i < len; i++)
-			make_tail(phys_fr(ph, start + i));
-		make_free_head(ph, z, start, o, MMK_OWNER_NONE);
+			phys_make_tail(phys_fr(ph, start + i));
+		phys_make_free_head(ph, z, start, o, MMK_OWNER_NONE);
 		z->managed += len;
 		z->free += len;
 		start += len;
@@ -173,7 +173,7 @@ static void take(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned got, u
 	phys_list_remove(ph, z, got, pfn);
 	while (got > order) {
 		got--;
-		make_free_head(ph, z, pfn + phys_order_frames(got), got, from);
+		phys_make_free_head(ph, z, pfn + phys_order_frames(got), got, from);
 	}
 	f->state = MMK_FRAME_ALLOCATED;
 	f->order = (uint8_t)order;
@@ -298,11 +298,11 @@ void phys_release_locked(struct phys *ph, pfn_t pfn, unsigned order, unsigned ow
 		if (!mergeable(ph, b, order, zone, owner))
 			break;
 		phys_list_remove(ph, z, order, b);
-		make_tail(phys_fr(ph, b > pfn ? b : pfn));
+		phys_make_tail(phys_fr(ph, b > pfn ? b : pfn));
 		pfn = b < pfn ? b : pfn;
 		order++;
 	}
-	make_free_head(ph, z, pfn, order, owner);
+	phys_make_free_head(ph, z, pfn, order, owner);
 }
 
 void phys_carve_locked(struct phys *ph, pfn_t pfn)
@@ -321,10 +321,10 @@ void phys_carve_locked(struct phys *ph, pfn_t pfn)
 		order--;
 		pfn_t upper = head + phys_order_frames(order);
 		if (pfn >= upper) {
-			make_free_head(ph, z, head, order, owner);
+			phys_make_free_head(ph, z, head, order, owner);
 			head = upper;
 		} else {
-			make_free_head(ph, z, upper, order, owner);
+			phys_make_free_head(ph, z, upper, order, owner);
 		}
 	}
 	f = phys_fr(ph, pfn);

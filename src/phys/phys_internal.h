@@ -119,4 +119,10 @@ void phys_carve_locked(struct phys *ph, pfn_t pfn);
  * alone during phys_init). */
 void phys_buddy_seed_locked(struct phys *ph, pfn_t start, pfn_t end);
 
+/* Make f an interior frame of a block (TAIL, no order, no owner). */
+void phys_make_tail(struct mmk_frame *f);
+/* Turn pfn into the head of a free block of order owned by owner (NONE:
+ * user space's lists, KERNEL: the kernel's) and list it on z. */
+void phys_make_free_head(struct phys *ph, struct mmk_zone *z, pfn_t pfn, unsigned order, unsigned owner);
+
 #endif

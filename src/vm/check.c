@@ -112,7 +112,11 @@ static void check_pte(void *ctx, vaddr_t va, paddr_t pa, unsigned bits)
 	if ((bits & PMAP_PROT_ALL) & ~allowed)
 		w->why = "vm: translation stronger than its VMA allows";
 	struct mmk_frame *f = phys_frame(w->as->sys->phys, mmk_paddr_to_pfn(pa));
-	if (v->object && v->object->type == VM_OBJECT_PHYS)
+	if (v->object && v->object->type == VM_OBJECT_EXTERNAL) /* frames lent by a source: it knows */
+		w->why = v->object->source.check ? v->object->source.check(v->object->source.ctx, vma_pgoff(v, va),
+									     mmk_paddr_to_pfn(pa), bits)
+						 : "vm: translation of a detached external object";
+	else if (v->object && v->object->type == VM_OBJECT_PHYS)
 		w->why = check_page_owner(v, va, mmk_paddr_to_pfn(pa), bits); /* device memory */
 	else if (!f || f->state != MMK_FRAME_ALLOCATED || f->refcount == 0)
 		w->why = "vm: translation to a frame that is not an allocated user frame";

@@ -74,6 +74,21 @@ static int map_frame(struct vm_space *as, vaddr_t page, pfn_t pfn, unsigned pte_
 	return 0;
 }
 
+/* An external object's page (a physmem container): the source names the
+ * frame and says whether it may be written now (hook for src/physmem). */
+static int fault_external(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned access)
+{
+	const struct vm_page_source *src = &v->object->source;
+	pfn_t pfn;
+	bool writable = true;
+	if (!src->page)
+		return -MMK_EFAULT; /* detached: the container or share is gone */
+	int rc = src->page(src->ctx, as, vma_pgoff(v, page), access, &pfn, &writable);
+	if (rc)
+		return rc;
+	return map_frame(as, page, pfn, writable ? vm_pte_prot(v->prot) : vm_pte_prot_ro(v->prot));
+}
+
 /* Map the object's page of v at page with pte_prot.  A page this fault
  * made is taken back if the mapping fails; one that was there (resident,
  * or brought back from swap) stays, its bytes being the object's. */
@@ -94,8 +109,10 @@ static int map_object_page(struct vm_space *as, struct vm_area *v, vaddr_t page,
 }
 
 /* A shared mapping uses the object's page itself. */
-static int fault_shared(struct vm_space *as, struct vm_area *v, vaddr_t page, uint64_t tag)
+static int fault_shared(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigned access, uint64_t tag)
 {
+	if (v->object->type == VM_OBJECT_EXTERNAL)
+		return fault_external(as, v, page, access);
 	return map_object_page(as, v, page, vm_pte_prot(v->prot), tag);
 }
 
@@ -192,7 +209,7 @@ static int resolve(struct vm_space *as, struct vm_area *v, vaddr_t page, unsigne
 	if (rc)
 		return rc;
 	if (v->flags & VMA_SHARED)
-		return fault_shared(as, v, page, tag);
+		return fault_shared(as, v, page, access, tag);
 	return fault_private(as, v, page, access, tag);
 }
 

@@ -61,6 +61,8 @@ static int validate_type(unsigned prot, unsigned flags, struct vm_object *obj, u
 		return -MMK_EINVAL;
 	if (type != VM_MAP_PRIVATE && !obj)
 		return -MMK_EINVAL; /* shared memory needs an object to share */
+	if (type == VM_MAP_PRIVATE && obj && obj->type == VM_OBJECT_EXTERNAL)
+		return -MMK_EINVAL; /* lent frames are only ever mapped shared */
 	if (type == VM_MAP_PRIVATE && obj && obj->type == VM_OBJECT_PHYS && (prot & VM_PROT_WRITE))
 		return -MMK_EACCES; /* device memory is never copied */
 	if (prot & ~max_prot)

@@ -305,16 +305,19 @@ static void check_frames(struct vmfx *fx)
 	pfn_t bad = 0;
 	uint32_t bad_refs = 0;
 	uint64_t fixed = 0; /* boot-image and device frames: mapped in place, owned by no anon or object */
+	uint64_t nexternal = 0; /* mapped frames lent by another layer */
 	for (uint64_t k = 0; k < w.nseen; k++) {
 		pfn_t pfn = w.seen[k];
 		uint32_t n = fx->frame_refs[pfn];
 		fx->frame_refs[pfn] = 0;
 		struct mmk_frame *f = phys_frame(&fx->s.phys, pfn);
+		bool ext = fx->external && fx->external(fx->external_ctx, pfn);
+		nexternal += ext;
 		if (!why && (!f || f->refcount != n))
 			why = "frame refcount differs from the translations that map it";
-		else if (!why && (f->owner == MMK_OWNER_BOOT || f->state == MMK_FRAME_ABSENT))
+		else if (!why && !ext && (f->owner == MMK_OWNER_BOOT || f->state == MMK_FRAME_ABSENT))
 			fixed++; /* seed 002: the boot image read-only; device memory (PHYS objects) */
-		else if (!why && f->owner != MMK_OWNER_USER)
+		else if (!why && !ext && f->owner != MMK_OWNER_USER)
 			why = "mapped frame not owned by user";
 		else
 			continue;
@@ -340,9 +343,9 @@ static void check_frames(struct vmfx *fx)
 		if (owned != fx->s.vm.user_frames)
 			vmfx_fail(fx, "frame accounting: anons and object pages own %llu frames, vm_system.user_frames %llu",
 				  (unsigned long long)owned, (unsigned long long)fx->s.vm.user_frames);
-		if (w.nseen - fixed > owned)
+		if (w.nseen - fixed - nexternal > owned)
 			vmfx_fail(fx, "frame accounting: %llu distinct mapped frames, only %llu owned",
-				  (unsigned long long)w.nseen, (unsigned long long)owned);
+				  (unsigned long long)(w.nseen - fixed - nexternal), (unsigned long long)owned);
 		if (pt != fx->s.vm.pt_pages)
 			vmfx_fail(fx, "frame accounting: spaces hold %llu page-table pages, vm_system.pt_pages %llu",
 				  (unsigned long long)pt, (unsigned long long)fx->s.vm.pt_pages);

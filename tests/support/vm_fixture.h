@@ -55,6 +55,11 @@ struct vmfx {
 	 * segments); vmfx_check counts their pages as owned even while no VMA
 	 * maps them.  NULL entries are ignored. */
 	struct vm_object *held[VMFX_MAX_HELD];
+	/* Optional: frames another layer lends to spaces (physmem containers:
+	 * blocks of any order, tails included).  Such a mapped frame is not
+	 * counted against the VM's own frames and its owner is the block's. */
+	bool (*external)(void *ctx, pfn_t pfn);
+	void *external_ctx;
 };
 
 /* Boot a PC of ram_bytes with ncpus CPUs; asserts success. */
