@@ -88,7 +88,8 @@ enum cap_type {
 #define CAP_RIGHT_DERIVE (1u << 5)  /* may make a weaker copy in the same table */
 #define CAP_RIGHT_DESTROY (1u << 6) /* may destroy the object (every handle to it goes) */
 /* Type-specific rights: bits 16..31. */
-#define CAP_RIGHT_SPLIT (1u << 16)   /* account: split a child account off (seed 001) */
+#define CAP_RIGHT_SPLIT (1u << 16)   /* account: split a child account off (seed 001);
+                                        MOP: make a child MOP (its account split off) */
 #define CAP_RIGHT_CLAIM (1u << 17)   /* MOP: claim and release virtual ranges (seed 000) */
 #define CAP_RIGHT_ALLOC (1u << 18)   /* container: allocate frames into it (seed 001) */
 #define CAP_RIGHT_DEALLOC (1u << 19) /* container: deallocate its frames */
@@ -106,9 +107,10 @@ enum cap_type {
 	(CAP_RIGHT_READ | CAP_RIGHT_WRITE | CAP_RIGHT_EXEC | CAP_RIGHT_MAP | CAP_RIGHT_DESTROY | CAP_RIGHTS_XFER)
 #define CAP_RIGHTS_VMOBJECT (CAP_RIGHT_READ | CAP_RIGHT_WRITE | CAP_RIGHT_EXEC | CAP_RIGHT_MAP | CAP_RIGHTS_XFER)
 #define CAP_RIGHTS_ACCOUNT (CAP_RIGHT_READ | CAP_RIGHT_SPLIT | CAP_RIGHT_DESTROY | CAP_RIGHTS_XFER)
-/* A MOP handle claims and releases ranges and nothing else: no READ, WRITE
- * or MAP exists for it, so no derivation can ever reach memory (seed 000). */
-#define CAP_RIGHTS_MOP (CAP_RIGHT_CLAIM | CAP_RIGHT_DESTROY | CAP_RIGHTS_XFER)
+/* A MOP handle claims and releases ranges, donates limit to child MOPs
+ * and nothing else: no READ, WRITE or MAP exists for it, so no derivation
+ * can ever reach memory (seed 000). */
+#define CAP_RIGHTS_MOP (CAP_RIGHT_CLAIM | CAP_RIGHT_SPLIT | CAP_RIGHT_DESTROY | CAP_RIGHTS_XFER)
 #define CAP_RIGHTS_CONTAINER                                                                            \
 	(CAP_RIGHT_READ | CAP_RIGHT_WRITE | CAP_RIGHT_MAP | CAP_RIGHT_ALLOC | CAP_RIGHT_DEALLOC |       \
 	 CAP_RIGHT_TAKE | CAP_RIGHT_DESTROY | CAP_RIGHTS_XFER)

@@ -172,12 +172,39 @@ int claimant_fini(struct claimant *cl);
 int claims_claim(struct claims *c, struct claimant *cl, vaddr_t start, size_t len);
 
 /*
+ * The admission of a claim (a MOP's charge, mmk/mop.h): called once the
+ * claim is known to be possible and everything it needs is reserved, just
+ * before anything changes, with the pages of the range the claimant does
+ * not claim yet (exactly what the claim will add to claimant.pages).  It
+ * returns 0 to let the claim happen or a negative MMK_E* code to refuse
+ * it, which the claim returns with nothing changed.  It runs under the
+ * manager's lock: it must not call into the manager or sleep (a lock-free
+ * acct_charge is what it is for).
+ */
+typedef int (*claims_admit_fn)(void *ctx, uint64_t new_pages);
+
+/*
+ * claims_claim, with admit(ctx, new_pages) deciding last (admit may be
+ * NULL: as claims_claim).  Errors: claims_claim's, found first, then
+ * -MMK_ENOMEM for the reservation, then admit's own code.
+ */
+int claims_claim_admit(struct claims *c, struct claimant *cl, vaddr_t start, size_t len, claims_admit_fn admit,
+		       void *ctx);
+
+/*
  * Release one claim of cl on every page of [start, start + len).  Pages
  * whose last claim goes join the revocation queue (merging with queued
  * neighbours).  All or nothing: -MMK_EINVAL, -MMK_ENOENT (cl does not claim
  * some page of the range), -MMK_ENOMEM (a split needs a node or table).
  */
 int claims_release(struct claims *c, struct claimant *cl, vaddr_t start, size_t len);
+
+/*
+ * claims_release, and *unclaimed (may be NULL) = the pages of the range cl
+ * claims no more afterwards (its count went from 1 to 0): what
+ * claimant.pages dropped by.  0 on error.
+ */
+int claims_release_counted(struct claims *c, struct claimant *cl, vaddr_t start, size_t len, uint64_t *unclaimed);
 
 /*
  * Release every claim of cl, whatever its counts (a MOP's destruction);

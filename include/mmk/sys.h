@@ -32,9 +32,9 @@
  *
  * Families and their operations (argument names in the opcode comments;
  * "-> r0" results, "-> H0" reply handles; [RIGHTS] on a handle):
- * see the enums below.  Later work adds a family (accounts, MOPs and
- * claims, containers) with one file in src/sys and one line in the family
- * table (src/sys/sys.c), and fills its enum here.
+ * see the enums below.  Later work adds a family (containers) with one
+ * file in src/sys and one line in the family table (src/sys/sys.c), and
+ * fills its enum here.
  *
  * Ownership: struct sys is embedded by the kernel; tasks, spaces and
  * memory objects made through it are kernel objects counted by references:
@@ -42,13 +42,17 @@
  * what sys_task_create returned until sys_task_release.
  *
  * Locking: sys_dispatch and every sys_* call take sys->caps.lock for their
- * whole duration (then vm_space locks inside vm calls).  Lock order:
- * cap_system.lock before vm_space.lock.
+ * whole duration (then vm_space locks inside vm calls, the account system's
+ * and the claims manager's locks inside account and MOP calls).  Lock
+ * order: cap_system.lock before vm_space.lock, acct_system.lock and
+ * claims.lock.
  */
 #ifndef MMK_SYS_H
 #define MMK_SYS_H
 
+#include <mmk/acct.h>
 #include <mmk/cap.h>
+#include <mmk/mop.h>
 #include <mmk/vm.h>
 
 #define SYS_NARGS 6
@@ -79,8 +83,8 @@ enum sys_family {
 	SYS_FAMILY_CAP = 1,       /* handle management (sys_cap.c) */
 	SYS_FAMILY_TASK = 2,      /* tasks (sys_task.c) */
 	SYS_FAMILY_VM = 3,        /* address spaces and memory objects (sys_vm.c) */
-	SYS_FAMILY_ACCOUNT = 4,   /* reserved: accounts (src/acct) */
-	SYS_FAMILY_MOP = 5,       /* reserved: MOPs and claims (src/claims) */
+	SYS_FAMILY_ACCOUNT = 4,   /* accounts (sys_acct.c over src/acct) */
+	SYS_FAMILY_MOP = 5,       /* MOPs and their claims (sys_mop.c over src/claims/mop.c) */
 	SYS_FAMILY_CONTAINER = 6, /* reserved: physmem containers (src/physmem) */
 	SYS_FAMILY_COUNT
 };
@@ -131,6 +135,54 @@ enum sys_vm_op {
 	SYS_VM_OBJECT_CREATE = SYS_OP(SYS_FAMILY_VM, 9),
 };
 
+/*
+ * Accounts and MOPs answer -MMK_ENOSYS until sys_attach_accounts gave the
+ * sys an account system and a claims manager.  Names (a1 of the calls that
+ * make an account or a MOP) are up to 8 bytes packed into a u64, first
+ * byte lowest, each a printable ASCII character other than space (0x21 ..
+ * 0x7e), the rest 0: 0 is no name; anything else is -MMK_EINVAL.  A dead
+ * account or MOP (destroyed itself or under a destroyed ancestor) answers
+ * -MMK_EIDRM and changes nothing.
+ */
+enum sys_account_op {
+	/* seed 001's split: h0 account [SPLIT], a0 frames (> 0), a1 name -> H0 the
+	 * new child account [all account rights]; -MMK_ENOMEM when h0's account
+	 * has fewer than a0 frames available */
+	SYS_ACCOUNT_SPLIT = SYS_OP(SYS_FAMILY_ACCOUNT, 0),
+	/* h0 [DESTROY]: the account and everything under it are destroyed
+	 * (accounts, MOPs: their claims are released), its limit returns to its
+	 * parent, and every handle naming h0's object goes; handles to objects
+	 * below stay and answer -MMK_EIDRM.  The root account is the kernel's:
+	 * -MMK_EPERM. */
+	SYS_ACCOUNT_DESTROY = SYS_OP(SYS_FAMILY_ACCOUNT, 1),
+	/* h0 [READ] -> r0 limit, r1 charged, r2 donated, r3 available (frames) */
+	SYS_ACCOUNT_USAGE = SYS_OP(SYS_FAMILY_ACCOUNT, 2),
+};
+
+enum sys_mop_op {
+	/* h0 account [SPLIT], a0 limit (pages, > 0), a1 name -> H0 a new MOP
+	 * [all MOP rights], r0 its id (printed as #id with its claims); the
+	 * MOP's account is split off h0's (mmk/mop.h) */
+	SYS_MOP_CREATE = SYS_OP(SYS_FAMILY_MOP, 0),
+	/* h0 MOP [SPLIT], a0 limit, a1 name -> H0 a child MOP, r0 its id: its
+	 * account is split off h0's MOP's.  SPLIT, the account right, is the
+	 * MOP's right to donate limit to a child: the same operation on the
+	 * MOP's account, so no new right is needed (seed 000: "another is
+	 * needed to act as a parent and temporarily donate"). */
+	SYS_MOP_CHILD = SYS_OP(SYS_FAMILY_MOP, 1),
+	/* h0 [CLAIM], a0 start, a1 len (bytes): mop_claim; the MOP's account is
+	 * charged the pages it did not claim before */
+	SYS_MOP_CLAIM = SYS_OP(SYS_FAMILY_MOP, 2),
+	/* h0 [CLAIM], a0 start, a1 len: mop_release */
+	SYS_MOP_RELEASE = SYS_OP(SYS_FAMILY_MOP, 3),
+	/* h0 [DESTROY]: mop_destroy (its children die with it), then every
+	 * handle naming it goes */
+	SYS_MOP_DESTROY = SYS_OP(SYS_FAMILY_MOP, 4),
+	/* h0 [CLAIM] -> r0 limit, r1 claimed pages (its charge), r2 donated to
+	 * children, r3 available (pages) */
+	SYS_MOP_USAGE = SYS_OP(SYS_FAMILY_MOP, 5),
+};
+
 /* ---- kernel objects ---- */
 
 struct sys;
@@ -157,6 +209,20 @@ struct sys_vmobject {
 	struct vm_object *obj; /* one reference of obj, dropped with the last of k */
 };
 
+/* An account handles name: a reference on the account (several objects may
+ * name one account: each kernel install makes one). */
+struct sys_account {
+	struct sys_kobj k;
+	struct mmk_account *acct; /* acct_get'd; dropped with the last reference */
+};
+
+/* A MOP made through requests: destroyed when its last reference goes
+ * (nobody could use it any more), with every MOP below it (mmk/mop.h). */
+struct sys_mop {
+	struct sys_kobj k;
+	struct mop mop;
+};
+
 struct sys_task {
 	struct sys_kobj k;
 	struct cap_table table;  /* valid until the task is destroyed */
@@ -170,7 +236,11 @@ struct sys {
 	struct kmalloc_heap *heap;  /* tasks, spaces, memory-object wrappers, slot arrays */
 	uint32_t max_handles;       /* table size of new tasks */
 	struct sys_kobj *kobjs;     /* every live object made here */
+	struct acct_system *acct;   /* NULL: accounts and MOPs are -MMK_ENOSYS */
+	struct claims *claims;      /* the manager MOPs claim from */
+	uint32_t next_mop_id;       /* ids of MOPs made here, from 1 */
 	uint64_t tasks, spaces, vmobjects; /* live objects by type */
+	uint64_t accounts, mops;
 	uint64_t requests, refused; /* statistics */
 };
 
@@ -181,6 +251,25 @@ struct sys {
 int sys_init(struct sys *s, struct vm_system *vm, struct kmalloc_heap *heap, uint32_t max_handles);
 /* -MMK_EBUSY (nothing changed) while objects made here live; else 0. */
 int sys_fini(struct sys *s);
+
+/*
+ * Give s the account system and claims manager the account and MOP
+ * families work on (both must outlive s, or be detached first); NULL, NULL
+ * detaches (those families answer -MMK_ENOSYS again).  0; -MMK_EINVAL
+ * when only one is NULL; -MMK_EBUSY (nothing changed) while account or MOP
+ * objects made through s live.
+ */
+int sys_attach_accounts(struct sys *s, struct acct_system *acct, struct claims *claims);
+
+/*
+ * Install a root handle for account a with rights (within
+ * CAP_RIGHTS_ACCOUNT) in t's table, in a new account object holding a
+ * reference on a: how a kernel gives a process manager the root account.
+ * 0; -MMK_ENOSYS (no account system attached); -MMK_EPERM (t destroyed);
+ * -MMK_EIDRM (a dead); cap_install's -MMK_EINVAL, -MMK_EMFILE;
+ * -MMK_ENOMEM.  Nothing changes on error.
+ */
+int sys_task_install_account(struct sys_task *t, struct mmk_account *a, cap_rights_t rights, cap_handle_t *out);
 
 /*
  * A task made by the kernel (the first task, or a server's client): a new
@@ -207,7 +296,7 @@ const char *sys_op_name(uint32_t op);
 /*
  * Re-derive: cap_system_check, then every object made here: refs equals
  * its handles plus holds, a space's holds equal the live tasks running in
- * it, the live counts per type match.  0 or -MMK_EINVAL with *why.
+ * it, the live counts per type match, every MOP passes mop_check.  0 or -MMK_EINVAL with *why.
  * Takes s->caps.lock.
  */
 int sys_check(struct sys *s, const char **why);

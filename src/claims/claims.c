@@ -52,8 +52,10 @@
  * 5. Failure policy: validate, reserve, commit.  Every call first walks the
  *    range and refuses (busy, too many claimants, not claimed, overflow)
  *    before touching anything; then it takes the nodes and tables its two
- *    splits may need (at most 2 nodes, 4 tables); the commit cannot fail.
- *    Merges and claims_release_all only free.  So an error changes nothing.
+ *    splits may need (at most 2 nodes, 4 tables); then a claim's admission
+ *    (claims_claim_admit: a MOP charging its account for the pages the
+ *    claim adds) may still refuse; the commit cannot fail.  Merges and
+ *    claims_release_all only free.  So an error changes nothing.
  *
  * 6. Locking: claims.lock, taken by every public call; kmem cache locks
  *    and phys.lock nest inside it.  It is dropped while a batch's revoker
@@ -157,32 +159,50 @@ int claimant_fini(struct claimant *cl)
 
 /* ---- claim and release ---- */
 
-/* Split at first and end with reserved nodes and tables: 0 or -MMK_ENOMEM. */
-static int split_range(struct claims *c, uint64_t first, uint64_t end, struct claims_spares *sp)
+/* Reserve the nodes and tables the splits at first and end need: 0 or
+ * -MMK_ENOMEM with nothing held. */
+static int reserve_splits(struct claims *c, uint64_t first, uint64_t end, struct claims_spares *sp)
 {
 	unsigned n1, t1, n2, t2;
 	node_split_needs(c, first, &n1, &t1);
 	node_split_needs(c, end, &n2, &t2);
-	int rc = spares_reserve(c, sp, n1 + n2, t1 + t2);
-	if (rc)
-		return rc;
-	node_split_at(c, first, sp);
-	node_split_at(c, end, sp);
-	return 0;
+	return spares_reserve(c, sp, n1 + n2, t1 + t2);
 }
 
 /*
  * Claim and release share one shape: validate the range, find a refusal
- * under the lock before anything changes, reserve and split so that nodes
- * tile the range exactly, apply the change to every node of the range,
- * then merge alike neighbours from first - 1 to end.
+ * under the lock before anything changes, reserve what the splits need,
+ * ask the caller's admission (a claim's charge, mmk/mop.h) with the pages
+ * the claim would add, then split so that nodes tile the range exactly,
+ * apply the change to every node of the range, and merge alike neighbours
+ * from first - 1 to end.  *delta (when not NULL) = how far cl->pages moved.
  */
 struct range_op {
 	int (*refusal)(struct claims *c, struct claimant *cl, uint64_t first, uint64_t end);
 	void (*apply)(struct claims *c, struct claimant *cl, struct claim_node *n);
 };
 
-static int range_op(struct claims *c, struct claimant *cl, vaddr_t start, size_t len, const struct range_op *op)
+struct admission {
+	claims_admit_fn fn; /* NULL: admit everything */
+	void *ctx;
+};
+
+/* Pages of [first, end) that cl does not claim yet: what a claim adds to
+ * cl->pages.  O(nodes in the range). */
+static uint64_t pages_new_to(struct claims *c, const struct claimant *cl, uint64_t first, uint64_t end)
+{
+	uint64_t pages = 0;
+	for (struct claim_node *n = trie_node_containing(c, first); n && n->first < end; n = node_next(c, n)) {
+		if (slot_find(n, cl))
+			continue;
+		uint64_t a = n->first > first ? n->first : first, b = node_end(n) < end ? node_end(n) : end;
+		pages += b - a;
+	}
+	return pages;
+}
+
+static int range_op(struct claims *c, struct claimant *cl, vaddr_t start, size_t len, const struct range_op *op,
+		    const struct admission *adm, uint64_t *delta)
 {
 	uint64_t first, end;
 	if (!range_pages(c, start, len, &first, &end))
@@ -191,15 +211,22 @@ static int range_op(struct claims *c, struct claimant *cl, vaddr_t start, size_t
 	int rc = op->refusal(c, cl, first, end);
 	struct claims_spares sp;
 	if (!rc)
-		rc = split_range(c, first, end, &sp);
+		rc = reserve_splits(c, first, end, &sp);
+	if (!rc && adm && adm->fn && (rc = adm->fn(adm->ctx, pages_new_to(c, cl, first, end))) != 0)
+		spares_release(c, &sp);
 	if (rc) {
 		hal_spin_unlock(&c->lock);
 		return rc;
 	}
+	uint64_t before = cl->pages;
+	node_split_at(c, first, &sp);
+	node_split_at(c, end, &sp);
 	for (struct claim_node *n = trie_node_at(c, first); n && n->first < end; n = node_next(c, n))
 		op->apply(c, cl, n);
 	node_merge_span(c, first ? first - 1 : 0, end);
 	spares_release(c, &sp);
+	if (delta)
+		*delta = cl->pages > before ? cl->pages - before : before - cl->pages;
 	hal_spin_unlock(&c->lock);
 	return 0;
 }
@@ -232,10 +259,18 @@ static void claim_apply(struct claims *c, struct claimant *cl, struct claim_node
 	cl->mgr = c;
 }
 
+static const struct range_op claim_op = { claim_refusal, claim_apply };
+
 int claims_claim(struct claims *c, struct claimant *cl, vaddr_t start, size_t len)
 {
-	static const struct range_op claim = { claim_refusal, claim_apply };
-	return range_op(c, cl, start, len, &claim);
+	return range_op(c, cl, start, len, &claim_op, NULL, NULL);
+}
+
+int claims_claim_admit(struct claims *c, struct claimant *cl, vaddr_t start, size_t len, claims_admit_fn admit,
+		       void *ctx)
+{
+	const struct admission adm = { admit, ctx };
+	return range_op(c, cl, start, len, &claim_op, &adm, NULL);
 }
 
 /* Refusal of a release: cl must claim every page of [first, end). */
@@ -266,10 +301,20 @@ static void release_apply(struct claims *c, struct claimant *cl, struct claim_no
 		queue_for_revocation(c, n);
 }
 
+static const struct range_op release_op = { release_refusal, release_apply };
+
 int claims_release(struct claims *c, struct claimant *cl, vaddr_t start, size_t len)
 {
-	static const struct range_op release = { release_refusal, release_apply };
-	return range_op(c, cl, start, len, &release);
+	return range_op(c, cl, start, len, &release_op, NULL, NULL);
+}
+
+int claims_release_counted(struct claims *c, struct claimant *cl, vaddr_t start, size_t len, uint64_t *unclaimed)
+{
+	uint64_t n = 0;
+	int rc = range_op(c, cl, start, len, &release_op, NULL, &n);
+	if (unclaimed)
+		*unclaimed = rc ? 0 : n;
+	return rc;
 }
 
 uint64_t claims_release_all(struct claims *c, struct claimant *cl)

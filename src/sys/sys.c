@@ -16,8 +16,9 @@
  * 3. Invariants (sys_check): every object made here is on sys->kobjs with
  *    refs = handles naming it + holds; a space's holds are the tasks
  *    running in it; live counts per type agree.
- * 4. Locking: caps.lock for a whole request (handlers call vm_* under it:
- *    cap_system.lock before vm_space.lock).
+ * 4. Locking: caps.lock for a whole request (handlers call vm_*, acct_*
+ *    and mop_* under it: cap_system.lock before vm_space.lock,
+ *    acct_system.lock and claims.lock).
  * 5. Failure policy: validate, reserve, commit: handlers take the handle
  *    slot and object structs they need (cap_reserve) before the operation
  *    that changes anything; a failure after that undoes only its own
@@ -35,6 +36,8 @@ static const struct sys_op_family *const sys_families[SYS_FAMILY_COUNT] = {
 	[SYS_FAMILY_CAP] = &sys_cap_family,
 	[SYS_FAMILY_TASK] = &sys_task_family,
 	[SYS_FAMILY_VM] = &sys_vm_family,
+	[SYS_FAMILY_ACCOUNT] = &sys_account_family,
+	[SYS_FAMILY_MOP] = &sys_mop_family,
 };
 
 int sys_init(struct sys *s, struct vm_system *vm, struct kmalloc_heap *heap, uint32_t max_handles)
@@ -45,8 +48,25 @@ int sys_init(struct sys *s, struct vm_system *vm, struct kmalloc_heap *heap, uin
 	s->vm = vm;
 	s->heap = heap;
 	s->max_handles = max_handles;
+	s->next_mop_id = 1;
 	return cap_system_init(&s->caps, vm->phys, heap);
 }
+
+int sys_attach_accounts(struct sys *s, struct acct_system *acct, struct claims *claims)
+{
+	if (!acct != !claims)
+		return -MMK_EINVAL;
+	cap_lock(&s->caps);
+	int rc = s->accounts || s->mops ? -MMK_EBUSY : 0;
+	if (!rc) {
+		s->acct = acct;
+		s->claims = claims;
+	}
+	cap_unlock(&s->caps);
+	return rc;
+}
+
+bool sys_has_accounts(const struct sys *s) { return s->acct && s->claims; }
 
 int sys_fini(struct sys *s)
 {
@@ -107,6 +127,14 @@ static const struct sys_op *find_op(uint32_t opcode)
 	return op->handler ? op : NULL;
 }
 
+/* find_op, and NULL too when the family is not available in s. */
+static const struct sys_op *find_op_in(const struct sys *s, uint32_t opcode)
+{
+	const struct sys_op *op = find_op(opcode);
+	const struct sys_op_family *fam = op ? sys_families[SYS_OP_FAMILY(opcode)] : NULL;
+	return op && (!fam->available || fam->available(s)) ? op : NULL;
+}
+
 const char *sys_op_name(uint32_t opcode)
 {
 	const struct sys_op *op = find_op(opcode);
@@ -152,7 +180,7 @@ static void clear_reply(struct sys_reply *rep)
 
 static int dispatch_locked(struct sys_task *caller, const struct sys_request *req, struct sys_reply *rep)
 {
-	const struct sys_op *op = find_op(req->op);
+	const struct sys_op *op = find_op_in(caller->k.sys, req->op);
 	if (!op)
 		return -MMK_ENOSYS;
 	int rc = check_shape(op, req);
@@ -216,12 +244,22 @@ static int check_space_holds(struct sys *s, const char **why)
 	return 0;
 }
 
+/* A MOP or account object must name something live or dead, never nothing. */
+static int check_ownership(struct sys_kobj *k, const char **why)
+{
+	if (k->cap.ops == &sys_mop_ops)
+		return mop_check(&((struct sys_mop *)k)->mop, why);
+	if (k->cap.ops == &sys_account_ops && !((struct sys_account *)k)->acct)
+		return fail(why, "account object without an account");
+	return 0;
+}
+
 static int check_locked(struct sys *s, const char **why)
 {
 	int rc = cap_system_check(&s->caps, why);
 	if (rc)
 		return rc;
-	uint64_t n[3] = { 0, 0, 0 };
+	uint64_t n[5] = { 0, 0, 0, 0, 0 };
 	for (struct sys_kobj *k = s->kobjs; k; k = k->next) {
 		if ((k->next && k->next->prev != k) || (!k->prev && s->kobjs != k))
 			return fail(why, "object list links broken");
@@ -234,8 +272,12 @@ static int check_locked(struct sys *s, const char **why)
 		n[0] += k->cap.ops == &sys_task_ops;
 		n[1] += k->cap.ops == &sys_space_ops;
 		n[2] += k->cap.ops == &sys_vmobject_ops;
+		n[3] += k->cap.ops == &sys_account_ops;
+		n[4] += k->cap.ops == &sys_mop_ops;
+		if ((rc = check_ownership(k, why)) != 0)
+			return rc;
 	}
-	if (n[0] != s->tasks || n[1] != s->spaces || n[2] != s->vmobjects)
+	if (n[0] != s->tasks || n[1] != s->spaces || n[2] != s->vmobjects || n[3] != s->accounts || n[4] != s->mops)
 		return fail(why, "live object counts differ from the objects");
 	return check_space_holds(s, why);
 }

@@ -66,4 +66,4 @@ static const struct sys_op cap_ops[] = {
 	[SYS_OP_INDEX(SYS_CAP_REVOKE)] = { "cap_revoke", cap_revoke_op, 0, 1, { ANY(0) } },
 };
 
-const struct sys_op_family sys_cap_family = { cap_ops, sizeof(cap_ops) / sizeof(cap_ops[0]) };
+const struct sys_op_family sys_cap_family = { cap_ops, sizeof(cap_ops) / sizeof(cap_ops[0]), NULL };

@@ -1,7 +1,7 @@
 /*
  * sys/sys_internal.h - the opcode table and what the handler files share.
  *
- * Each family file (sys_cap.c, sys_task.c, sys_vm.c, later sys_acct.c ...)
+ * Each family file (sys_cap.c, sys_task.c, sys_vm.c, sys_acct.c, sys_mop.c)
  * defines a struct sys_op_family: an array of struct sys_op indexed by
  * SYS_OP_INDEX.  An entry declares its name, handler, how many args it
  * reads, and for each handle argument the type and the rights it always
@@ -42,11 +42,16 @@ struct sys_op {
 struct sys_op_family {
 	const struct sys_op *ops;
 	uint32_t nops;
+	/* NULL, or false when s lacks what the family works on: its
+	 * opcodes are then -MMK_ENOSYS (step 1 of the order) */
+	bool (*available)(const struct sys *s);
 };
 
 extern const struct sys_op_family sys_cap_family;
 extern const struct sys_op_family sys_task_family;
 extern const struct sys_op_family sys_vm_family;
+extern const struct sys_op_family sys_account_family;
+extern const struct sys_op_family sys_mop_family;
 
 /* ---- objects (sys.c) ---- */
 
@@ -77,6 +82,17 @@ static inline struct sys_kobj *sys_kobj_of(struct cap_object *co)
 extern const struct cap_ops sys_task_ops;
 extern const struct cap_ops sys_space_ops;
 extern const struct cap_ops sys_vmobject_ops;
+extern const struct cap_ops sys_account_ops;
+extern const struct cap_ops sys_mop_ops;
+
+/* Account and MOP families: s has an account system and a claims manager. */
+bool sys_has_accounts(const struct sys *s);
+/* A name argument (mmk/sys.h: up to 8 printable bytes, first lowest) into
+ * out (NUL-terminated): 0 or -MMK_EINVAL. */
+int sys_name_arg(uint64_t a, char out[9]);
+/* Reply r0 limit, r1 charged, r2 donated, r3 available of a: 0, or
+ * -MMK_EIDRM (nothing replied) when a is dead. */
+int sys_reply_usage(struct sys_call *call, struct mmk_account *a);
 
 /* A new space object around as (taken over), refs 0.  NULL: ENOMEM (as untouched). */
 struct sys_space *sys_space_new(struct sys *s, struct vm_space *as);
@@ -101,6 +117,14 @@ static inline struct sys_task *sys_task_of(struct cap_handle *h)
 static inline struct sys_vmobject *sys_vmobject_of(struct cap_handle *h)
 {
 	return (struct sys_vmobject *)sys_kobj_of(h->obj);
+}
+static inline struct sys_account *sys_account_of(struct cap_handle *h)
+{
+	return (struct sys_account *)sys_kobj_of(h->obj);
+}
+static inline struct sys_mop *sys_mop_of(struct cap_handle *h)
+{
+	return (struct sys_mop *)sys_kobj_of(h->obj);
 }
 
 #endif

@@ -178,4 +178,4 @@ static const struct sys_op task_ops[] = {
 					     { { CAP_TYPE_TASK, false, CAP_RIGHT_DESTROY } } },
 };
 
-const struct sys_op_family sys_task_family = { task_ops, sizeof(task_ops) / sizeof(task_ops[0]) };
+const struct sys_op_family sys_task_family = { task_ops, sizeof(task_ops) / sizeof(task_ops[0]), NULL };

@@ -261,4 +261,4 @@ static const struct sys_op vm_ops[] = {
 	[SYS_OP_INDEX(SYS_VM_OBJECT_CREATE)] = { "vm_object_create", vm_object_create_op, 1, 0, { { 0 } } },
 };
 
-const struct sys_op_family sys_vm_family = { vm_ops, sizeof(vm_ops) / sizeof(vm_ops[0]) };
+const struct sys_op_family sys_vm_family = { vm_ops, sizeof(vm_ops) / sizeof(vm_ops[0]), NULL };

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "own_text.h"
 #include "sys_fixture.h"
 
 void sfx_boot(struct sfx *fx, uint64_t ram_bytes, uint32_t max_handles)
@@ -18,7 +19,12 @@ void sfx_boot(struct sfx *fx, uint64_t ram_bytes, uint32_t max_handles)
 	vmfx_boot(&fx->vm, ram_bytes, 1);
 	fx->free0 = vmfx_free_frames(&fx->vm);
 	assert_int_equal(kmalloc_init(&fx->heap, &fx->vm.s.phys, KMEM_DEBUG_ALL), 0);
+	assert_int_equal(acct_system_init(&fx->acct, &fx->vm.s.phys, SFX_ROOT_FRAMES), 0);
+	assert_int_equal(claims_init(&fx->claims, &fx->vm.s.phys, SFX_CLAIMS_BASE, SFX_CLAIMS_SIZE,
+				     claims_vm_revoker, &fx->vm.s.vm),
+			 0);
 	assert_int_equal(sys_init(&fx->sys, &fx->vm.s.vm, &fx->heap, max_handles), 0);
+	assert_int_equal(sys_attach_accounts(&fx->sys, &fx->acct, &fx->claims), 0);
 	sfx_check(fx);
 }
 
@@ -28,10 +34,33 @@ void sfx_shutdown(struct sfx *fx)
 	assert_int_equal(fx->sys.tasks, 0);
 	assert_int_equal(fx->sys.spaces, 0);
 	assert_int_equal(fx->sys.vmobjects, 0);
+	assert_int_equal(fx->sys.accounts, 0);
+	assert_int_equal(fx->sys.mops, 0);
 	assert_int_equal(sys_fini(&fx->sys), 0);
+	/* Every MOP went with its object: nothing is claimed; what they
+	 * claimed waits in the queue. */
+	assert_int_equal(fx->claims.pages[CLAIM_CLAIMED], 0);
+	assert_int_equal(acct_system_fini(&fx->acct), 0);
+	while (claims_queued_ranges(&fx->claims))
+		assert_int_equal(claims_revoke_batch(&fx->claims, CLAIMS_BATCH_MAX, NULL, NULL), 0);
+	assert_int_equal(claims_fini(&fx->claims), 0);
 	assert_int_equal(kmalloc_fini(&fx->heap), 0);
 	assert_int_equal(vmfx_free_frames(&fx->vm), fx->free0);
 	vmfx_shutdown(&fx->vm);
+}
+
+struct sfx *sfx_new(void)
+{
+	struct sfx *fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	sfx_boot(fx, 64 * VMFX_MIB, SFX_MAX_HANDLES);
+	return fx;
+}
+
+void sfx_delete(struct sfx *fx)
+{
+	sfx_shutdown(fx);
+	free(fx);
 }
 
 struct sys_task *sfx_task(struct sfx *fx)
@@ -60,6 +89,10 @@ void sfx_check(struct sfx *fx)
 		fail_msg("kmem_cache_check(cap_handle): %s", why ? why : "?");
 	if (phys_check(&fx->vm.s.phys, &why))
 		fail_msg("phys_check: %s", why ? why : "?");
+	if (acct_check(&fx->acct, &why))
+		fail_msg("acct_check: %s", why ? why : "?");
+	if (claims_check(&fx->claims, &why))
+		fail_msg("claims_check: %s", why ? why : "?");
 	for (struct sys_kobj *k = fx->sys.kobjs; k; k = k->next) {
 		if (k->cap.ops->type != CAP_TYPE_SPACE)
 			continue;
@@ -122,7 +155,19 @@ char *sfx_state(struct sfx *fx)
 			fputs(l, f);
 			free(l);
 		}
+		if (k->cap.ops->type == CAP_TYPE_MOP) {
+			struct mop *m = &((struct sys_mop *)k)->mop;
+			fprintf(f, "  mop #%u dead %d pages %llu\n", m->id, m->dead,
+				(unsigned long long)mop_pages(m));
+		}
+		if (k->cap.ops->type == CAP_TYPE_ACCOUNT)
+			fprintf(f, "  account %u\n", ((struct sys_account *)k)->acct->id);
 	}
+	char *claims = own_claims_text(&fx->claims), *accounts = own_accounts_text(&fx->acct);
+	fputs(claims, f);
+	fputs(accounts, f);
+	free(claims);
+	free(accounts);
 	fprintf(f, "handles %llu tasks %llu spaces %llu objects %llu user frames %llu\n",
 		(unsigned long long)fx->sys.caps.handles, (unsigned long long)fx->sys.tasks,
 		(unsigned long long)fx->sys.spaces, (unsigned long long)fx->sys.vmobjects,
@@ -185,6 +230,30 @@ void sfx_refused_(struct sfx *fx, struct sys_task *t, const struct sys_request *
 	free(before);
 }
 
+void sfx_sweep(struct sfx *fx, struct sys_task *t, const struct sys_request *q, struct sys_reply *r)
+{
+	struct mmk_failpoint *fp = &fx->vm.s.failpoint;
+	for (uint64_t n = 1;; n++) {
+		char *before = sfx_state(fx);
+		mmk_failpoint_arm(fp, n, false);
+		int rc = sys_dispatch(t, q, r);
+		mmk_failpoint_arm(fp, 0, false);
+		sfx_check(fx);
+		if (rc == 0) {
+			free(before);
+			printf("sweep %-16s %2llu failing allocations refused cleanly\n", sys_op_name(q->op),
+			       (unsigned long long)n - 1);
+			return;
+		}
+		if (rc != -MMK_ENOMEM)
+			fail_msg("%s with allocation %llu failing: %s", sys_op_name(q->op), (unsigned long long)n,
+				 mmk_strerror(rc));
+		sfx_same_state(fx, before, sys_op_name(q->op));
+		free(before);
+		assert_true(n < 200);
+	}
+}
+
 cap_handle_t sfx_derive(struct sfx *fx, struct sys_task *t, cap_handle_t h, cap_rights_t rights)
 {
 	struct sys_request q = sfx_req(SYS_CAP_DERIVE);
@@ -226,6 +295,14 @@ vaddr_t sfx_map(struct sfx *fx, struct sys_task *t, cap_handle_t space, vaddr_t 
 	q.args[3] = flags;
 	sfx_call(fx, t, &q, &r, 0);
 	return r.results[0];
+}
+
+cap_handle_t sfx_root_account(struct sfx *fx, struct sys_task *t)
+{
+	cap_handle_t h = CAP_HANDLE_NONE;
+	assert_int_equal(sys_task_install_account(t, acct_root(&fx->acct), CAP_RIGHTS_ACCOUNT, &h), 0);
+	sfx_check(fx);
+	return h;
 }
 
 int64_t sfx_rights(struct sfx *fx, struct sys_task *t, cap_handle_t h)

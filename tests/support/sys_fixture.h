@@ -1,9 +1,11 @@
 /*
  * sys_fixture.h - a booted PC (vm_fixture) with a kmalloc heap and a
- * struct sys, for the tests of src/sys: request builders, the checkers run
- * after every step (sys_check, kmalloc_check, the handle cache, phys_check
- * and vm_check of every space the sys made), and a text snapshot of every
- * table, object and layout for "nothing changed".
+ * struct sys with an account system and a claims manager attached, for the
+ * tests of src/sys: request builders, the checkers run after every step
+ * (sys_check, kmalloc_check, the handle cache, phys_check, vm_check of
+ * every space the sys made, acct_check, claims_check), and a text snapshot
+ * of every table, object, layout, the account tree and the claims trie for
+ * "nothing changed".
  *
  * Hosted test code: libc and cmocka freely.
  */
@@ -17,19 +19,30 @@
 #include "vm_fixture.h"
 
 #define SFX_MAX_HANDLES 64u
+#define SFX_ROOT_FRAMES 65536u                /* the root account's limit */
+#define SFX_CLAIMS_BASE ((vaddr_t)0x10000000) /* the claims reservation (where the tests map) */
+#define SFX_CLAIMS_SIZE (64ull << 20)
 
 struct sfx {
 	struct vmfx vm;
 	struct kmalloc_heap heap;
+	struct acct_system acct;
+	struct claims claims;  /* revoker: vm_revoke over the fixture's vm_system */
 	struct sys sys;
 	uint64_t free0; /* free frames before the heap and sys: the leak baseline */
 };
 
 /* Boot ram_bytes, a heap and a sys whose tasks get max_handles slots. */
 void sfx_boot(struct sfx *fx, uint64_t ram_bytes, uint32_t max_handles);
-/* sys_fini, kmalloc_fini, then the vm fixture's shutdown (leak baseline).
- * Every task must have been destroyed and released. */
+/* sys_fini, then the accounts (the root destroyed) and the claims (every
+ * queued range revoked), kmalloc_fini, then the vm fixture's shutdown
+ * (leak baseline).  Every task must have been destroyed and released. */
 void sfx_shutdown(struct sfx *fx);
+
+/* A calloc'd fixture booted with 64 MiB and SFX_MAX_HANDLES; its shutdown
+ * and free. */
+struct sfx *sfx_new(void);
+void sfx_delete(struct sfx *fx);
 
 /* A kernel-made task (asserts success); the caller releases it. */
 struct sys_task *sfx_task(struct sfx *fx);
@@ -55,6 +68,12 @@ void sfx_call_(struct sfx *fx, struct sys_task *t, const struct sys_request *req
 void sfx_refused_(struct sfx *fx, struct sys_task *t, const struct sys_request *req, int want, const char *file,
 		  int line);
 
+/* The allocation-failure sweep of one request: fail the n-th allocation
+ * for n = 1, 2, ...: each failure is ENOMEM (EMFILE never: the tables have
+ * room) and changes nothing (snapshot and checkers); then the request
+ * succeeds into *r.  Prints how many failures were refused cleanly. */
+void sfx_sweep(struct sfx *fx, struct sys_task *t, const struct sys_request *q, struct sys_reply *r);
+
 /* Short calls that must succeed; return the new handle / result. */
 cap_handle_t sfx_derive(struct sfx *fx, struct sys_task *t, cap_handle_t h, cap_rights_t rights);
 cap_handle_t sfx_grant(struct sfx *fx, struct sys_task *t, cap_handle_t h, cap_handle_t task_h, cap_rights_t rights);
@@ -64,6 +83,9 @@ vaddr_t sfx_map(struct sfx *fx, struct sys_task *t, cap_handle_t space, vaddr_t 
 
 /* The vm_space a space handle of t names (the handle must exist). */
 struct vm_space *sfx_space(struct sys_task *t, cap_handle_t h);
+
+/* A root handle to the root account in t's table, with every account right. */
+cap_handle_t sfx_root_account(struct sfx *fx, struct sys_task *t);
 
 /* The handle's rights (via SYS_CAP_INFO), or -1 when it is not a handle. */
 int64_t sfx_rights(struct sfx *fx, struct sys_task *t, cap_handle_t h);

@@ -25,19 +25,6 @@
 /* Handle 0 of a kernel-made task names its space with every right. */
 #define OWN_SPACE 0
 
-static struct sfx *boot(void)
-{
-	struct sfx *fx = calloc(1, sizeof(*fx));
-	sfx_boot(fx, 64 * VMFX_MIB, SFX_MAX_HANDLES);
-	return fx;
-}
-
-static void shutdown(struct sfx *fx)
-{
-	sfx_shutdown(fx);
-	free(fx);
-}
-
 static struct sys_request req1(uint32_t op, cap_handle_t h0)
 {
 	struct sys_request q = sfx_req(op);
@@ -50,9 +37,9 @@ static struct sys_request req1(uint32_t op, cap_handle_t h0)
 static void test_dispatch_shape(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *t = sfx_task(fx);
-	const uint32_t unknown[] = { 0, SYS_OP(0, 1), SYS_OP(SYS_FAMILY_ACCOUNT, 0), SYS_OP(SYS_FAMILY_MOP, 3),
+	const uint32_t unknown[] = { 0, SYS_OP(0, 1), SYS_OP(SYS_FAMILY_ACCOUNT, 3), SYS_OP(SYS_FAMILY_MOP, 6),
 				     SYS_OP(SYS_FAMILY_CONTAINER, 0), SYS_OP(SYS_FAMILY_CAP, 5),
 				     SYS_OP(SYS_FAMILY_VM, 10), SYS_OP(SYS_FAMILY_VM, 255), SYS_OP(200, 0),
 				     0xffffffffu, SYS_OP(SYS_FAMILY_COUNT, 0) };
@@ -92,13 +79,13 @@ static void test_dispatch_shape(void **state)
 	assert_int_equal(r.results[1], CAP_RIGHTS_SPACE);
 	assert_int_equal(fx->sys.requests - fx->sys.refused, 1);
 	sfx_task_done(fx, t);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 static void test_handle_rule(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *t = sfx_task(fx);
 	struct sys_request q;
 	/* EBADF: NONE where required, negative, beyond, a free slot */
@@ -145,7 +132,7 @@ static void test_handle_rule(void **state)
 	q.handles[1] = obj; /* not a task */
 	sfx_refused(fx, t, &q, -MMK_EINVAL);
 	sfx_task_done(fx, t);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 /* ---- address spaces ---- */
@@ -165,7 +152,7 @@ static struct sys_request vmreq(uint32_t op, cap_handle_t h, uint64_t a0, uint64
 static void test_space_rights(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *t = sfx_task(fx);
 	const vaddr_t A = 0x10000000;
 	vaddr_t at = sfx_map(fx, t, OWN_SPACE, A, 4 * PG, RW, ANON | VM_MAP_FIXED);
@@ -216,14 +203,14 @@ static void test_space_rights(void **state)
 	q = vmreq(SYS_VM_QUERY, mapnone, A, 0, 0, 0, 0);
 	sfx_refused(fx, t, &q, -MMK_EPERM);
 	sfx_task_done(fx, t);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 /* Arguments are checked before they are narrowed; vm errors pass through. */
 static void test_space_arguments(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *t = sfx_task(fx);
 	const vaddr_t A = 0x20000000;
 	sfx_map(fx, t, OWN_SPACE, A, 8 * PG, RW, ANON | VM_MAP_FIXED | VM_MAP_POPULATE);
@@ -274,7 +261,7 @@ static void test_space_arguments(void **state)
 	q = vmreq(SYS_VM_QUERY, OWN_SPACE, A, 0, 0, 0, 0);
 	sfx_refused(fx, t, &q, -MMK_ENOENT);
 	sfx_task_done(fx, t);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 /* ---- memory objects ---- */
@@ -282,7 +269,7 @@ static void test_space_arguments(void **state)
 static void test_memory_objects(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *t = sfx_task(fx);
 	struct sys_reply r;
 	struct sys_request q = vmreq(SYS_VM_OBJECT_CREATE, CAP_HANDLE_NONE, 16 * PG, 0, 0, 0, 0);
@@ -332,7 +319,7 @@ static void test_memory_objects(void **state)
 	assert_int_equal(vmfx_resident(s2), 4);
 	assert_non_null(vm_search(s1, a)->object);
 	sfx_task_done(fx, t);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 /* ---- destroy, tasks, grant ---- */
@@ -352,7 +339,7 @@ static cap_handle_t task_handle(struct sfx *fx, struct sys_task *a, struct sys_t
 static void test_space_destroy(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *a = sfx_task(fx), *b = sfx_task(fx);
 	cap_handle_t b_in_a = task_handle(fx, a, b, CAP_RIGHTS_TASK);
 	uint64_t frames0 = fx->vm.s.vm.user_frames;
@@ -390,13 +377,13 @@ static void test_space_destroy(void **state)
 	assert_int_equal(fx->sys.spaces, spaces - 1);
 	sfx_task_done(fx, a);
 	sfx_task_done(fx, b);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 static void test_tasks_and_grant(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *a = sfx_task(fx);
 	struct sys_reply r;
 	/* a new task in a new space */
@@ -458,7 +445,7 @@ static void test_tasks_and_grant(void **state)
 	sys_task_release(b);
 	sfx_task_done(fx, a);
 	assert_int_equal(fx->sys.tasks, 0);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 /* A task holding a handle to itself stays alive through it; destroying it
@@ -466,7 +453,7 @@ static void test_tasks_and_grant(void **state)
 static void test_task_self_reference(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *t = sfx_task(fx);
 	cap_handle_t self = task_handle(fx, t, t, CAP_RIGHTS_TASK);
 	assert_int_equal(t->k.refs, 2);
@@ -487,103 +474,76 @@ static void test_task_self_reference(void **state)
 	sfx_check(fx);
 	assert_int_equal(fx->sys.tasks, 0);
 	assert_int_equal(fx->sys.spaces, 0);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 /* ---- allocation-failure sweep over every handler ---- */
 
-/* Fail the n-th allocation for n = 1, 2, ...: each failure is ENOMEM
- * (EMFILE never: the tables have room) and changes nothing; then the
- * request succeeds. */
-static void sweep(struct sfx *fx, struct sys_task *t, const struct sys_request *q, struct sys_reply *r)
-{
-	struct mmk_failpoint *fp = &fx->vm.s.failpoint;
-	for (uint64_t n = 1;; n++) {
-		char *before = sfx_state(fx);
-		mmk_failpoint_arm(fp, n, false);
-		int rc = sys_dispatch(t, q, r);
-		mmk_failpoint_arm(fp, 0, false);
-		sfx_check(fx);
-		if (rc == 0) {
-			free(before);
-			printf("sweep %-16s %2llu failing allocations refused cleanly\n", sys_op_name(q->op),
-			       (unsigned long long)n - 1);
-			return;
-		}
-		if (rc != -MMK_ENOMEM)
-			fail_msg("%s with allocation %llu failing: %s", sys_op_name(q->op), (unsigned long long)n,
-				 mmk_strerror(rc));
-		sfx_same_state(fx, before, sys_op_name(q->op));
-		free(before);
-		assert_true(n < 200);
-	}
-}
-
 static void test_failure_sweep(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	struct sys_task *a = sfx_task(fx), *b = sfx_task(fx);
 	cap_handle_t b_in_a = task_handle(fx, a, b, CAP_RIGHTS_TASK);
 	struct sys_reply r;
 	struct sys_request q = sfx_req(SYS_VM_CREATE);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	cap_handle_t s = r.handles[0];
 	const vaddr_t A = 0x40000000;
 	q = vmreq(SYS_VM_MAP, s, A, 16 * PG, RW, ANON | VM_MAP_FIXED | VM_MAP_POPULATE, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = vmreq(SYS_VM_OBJECT_CREATE, CAP_HANDLE_NONE, 8 * PG, 0, 0, 0, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	cap_handle_t o = r.handles[0];
 	q = vmreq(SYS_VM_MAP, s, 0, 8 * PG, RW, VM_MAP_SHARED | VM_MAP_POPULATE, 0);
 	q.handles[1] = o;
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = vmreq(SYS_VM_PROTECT, s, A + 4 * PG, 2 * PG, VM_PROT_READ, 0, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = vmreq(SYS_VM_REMAP, s, A + 12 * PG, 4 * PG, 32 * PG, VM_MREMAP_MAYMOVE, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = vmreq(SYS_VM_ADVISE, s, A, 2 * PG, VM_MADV_DONTNEED, 0, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = vmreq(SYS_VM_ADVISE, s, A + PG, PG, VM_MADV_DONTFORK, 0, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = req1(SYS_VM_FORK, s);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	cap_handle_t f = r.handles[0];
 	q = vmreq(SYS_VM_QUERY, f, A, 0, 0, 0, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = vmreq(SYS_CAP_DERIVE, s, CAP_RIGHT_READ | CAP_RIGHT_MAP | CAP_RIGHT_GRANT, 0, 0, 0, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	cap_handle_t weak = r.handles[0];
 	q = vmreq(SYS_CAP_GRANT, s, CAP_RIGHT_READ, 0, 0, 0, 0);
 	q.handles[1] = b_in_a;
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = req1(SYS_TASK_CREATE, CAP_HANDLE_NONE);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	cap_handle_t t1 = r.handles[0];
 	q = req1(SYS_TASK_CREATE, weak);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = vmreq(SYS_CAP_INFO, t1, 0, 0, 0, 0, 0);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	assert_int_equal(a->table.capacity, 8);
 	q = vmreq(SYS_CAP_DERIVE, t1, CAP_RIGHT_READ, 0, 0, 0, 0); /* the 9th handle: the table grows */
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	assert_int_equal(a->table.capacity, 16);
 	q = vmreq(SYS_VM_UNMAP, s, A + 8 * PG, PG, 0, 0, 0); /* splits a VMA */
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = req1(SYS_CAP_REVOKE, s);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	assert_int_equal(r.results[0], 3); /* weak, b's copy, the second task's space handle */
 	q = req1(SYS_TASK_DESTROY, t1);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = req1(SYS_VM_DESTROY, f);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = req1(SYS_CAP_CLOSE, o);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	q = req1(SYS_VM_DESTROY, s);
-	sweep(fx, a, &q, &r);
+	sfx_sweep(fx, a, &q, &r);
 	sfx_task_done(fx, a);
 	sfx_task_done(fx, b);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 /* ---- fuzz ---- */
@@ -599,6 +559,10 @@ static const struct op_shape shapes[] = {
 	{ SYS_VM_MAP, 5, 2 },      { SYS_VM_MAP, 5, 2 },       { SYS_VM_UNMAP, 2, 1 },     { SYS_VM_PROTECT, 3, 1 },
 	{ SYS_VM_REMAP, 5, 1 },    { SYS_VM_ADVISE, 3, 1 },    { SYS_VM_FORK, 0, 1 },      { SYS_VM_DESTROY, 0, 1 },
 	{ SYS_VM_QUERY, 1, 1 },    { SYS_VM_OBJECT_CREATE, 1, 0 },
+	{ SYS_ACCOUNT_SPLIT, 2, 1 },  { SYS_ACCOUNT_DESTROY, 0, 1 }, { SYS_ACCOUNT_USAGE, 0, 1 },
+	{ SYS_MOP_CREATE, 2, 1 },     { SYS_MOP_CREATE, 2, 1 },      { SYS_MOP_CHILD, 2, 1 },
+	{ SYS_MOP_CLAIM, 2, 1 },      { SYS_MOP_CLAIM, 2, 1 },       { SYS_MOP_RELEASE, 2, 1 },
+	{ SYS_MOP_RELEASE, 2, 1 },    { SYS_MOP_DESTROY, 0, 1 },     { SYS_MOP_USAGE, 0, 1 },
 };
 
 static uint64_t fuzz_arg(uint64_t *seed)
@@ -614,11 +578,29 @@ static uint64_t fuzz_arg(uint64_t *seed)
 	case 6: return (uint64_t)1 << (kfx_rand(seed) % 64);
 	case 7: return ANON | (kfx_rand(seed) % 2 ? VM_MAP_FIXED : 0);   /* map flags */
 	case 8: return VM_MAP_SHARED | (kfx_rand(seed) % 4 ? 0 : VM_MAP_POPULATE);
-	case 9: return CAP_RIGHTS_SPACE & (cap_rights_t)kfx_rand(seed);  /* rights */
+	case 9: return (CAP_RIGHTS_SPACE | CAP_RIGHTS_ACCOUNT | CAP_RIGHTS_MOP) & (cap_rights_t)kfx_rand(seed); /* rights */
 	case 10: return VM_MREMAP_MAYMOVE | (kfx_rand(seed) % 3 == 0 ? VM_MREMAP_FIXED : 0);
 	default: return (kfx_rand(seed) % 8) * PG + (kfx_rand(seed) % 5 == 0);
 	}
 }
+
+/* Arguments of the account and MOP calls: mostly well formed (small
+ * limits, no name, ranges in the claims reservation), so that requests get
+ * past the argument checks and reach the rules; sometimes anything. */
+static uint64_t fuzz_own_arg(uint64_t *seed, uint32_t op, int i)
+{
+	if (kfx_rand(seed) % 4 == 0)
+		return fuzz_arg(seed);
+	if (op == SYS_MOP_CLAIM || op == SYS_MOP_RELEASE)
+		return i == 0 ? SFX_CLAIMS_BASE + (kfx_rand(seed) % 48) * PG : (1 + kfx_rand(seed) % 8) * PG;
+	if (i == 1)
+		return kfx_rand(seed) % 4 ? 0 : 0x6d; /* "m" */
+	return 1 + kfx_rand(seed) % 64;
+}
+
+/* Half the time a handle of the caller's naming an object of type (the
+ * account and MOP calls would rarely meet one by chance), else any. */
+static cap_handle_t fuzz_typed_handle(uint64_t *seed, struct sys_task *t, enum cap_type type);
 
 static cap_handle_t fuzz_handle(uint64_t *seed)
 {
@@ -630,11 +612,26 @@ static cap_handle_t fuzz_handle(uint64_t *seed)
 	return (cap_handle_t)kfx_rand(seed);
 }
 
+static cap_handle_t fuzz_typed_handle(uint64_t *seed, struct sys_task *t, enum cap_type type)
+{
+	if (kfx_rand(seed) % 2 == 0 || t->dead)
+		return fuzz_handle(seed);
+	uint32_t n = 0, pick;
+	for (uint32_t i = 0; i < t->table.capacity; i++)
+		n += t->table.slots[i] && t->table.slots[i]->obj->ops->type == type;
+	if (n == 0)
+		return fuzz_handle(seed);
+	pick = (uint32_t)(kfx_rand(seed) % n);
+	for (uint32_t i = 0;; i++)
+		if (t->table.slots[i] && t->table.slots[i]->obj->ops->type == type && pick-- == 0)
+			return (cap_handle_t)i;
+}
+
 static bool known_error(int rc)
 {
 	static const int known[] = { 0, -MMK_EPERM, -MMK_ENOENT, -MMK_EBADF, -MMK_ENOMEM, -MMK_EACCES,
 				     -MMK_EFAULT, -MMK_EBUSY, -MMK_EEXIST, -MMK_EINVAL, -MMK_EMFILE, -MMK_ENOSYS,
-				     -MMK_EOVERFLOW };
+				     -MMK_EOVERFLOW, -MMK_EIDRM, -MMK_EUSERS };
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (rc == known[i])
 			return true;
@@ -658,7 +655,7 @@ static void destroy_every_task(struct sfx *fx)
 static void test_fuzz(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	enum { NT = 3, STEPS = 6000 };
 	struct sys_task *t[NT];
 	for (int i = 0; i < NT; i++)
@@ -666,19 +663,31 @@ static void test_fuzz(void **state)
 	for (int i = 0; i < NT; i++)
 		for (int j = 0; j < NT; j++)
 			task_handle(fx, t[i], t[(i + j + 1) % NT], j == NT - 1 ? CAP_RIGHTS_TASK : CAP_RIGHT_WRITE);
-	uint64_t seed = 0xf022ed5eedull, ok = 0, by_rc[128] = { 0 };
+	for (int i = 0; i < NT; i++)
+		assert_int_equal(sfx_root_account(fx, t[i]), NT + 1); /* accounts and MOPs grow from here */
+	uint64_t seed = 0xf022ed5eedull, ok = 0, by_rc[128] = { 0 }, ok_own = 0;
 	for (int step = 0; step < STEPS; step++) {
 		struct sys_task *caller = t[kfx_rand(&seed) % NT];
+		for (int k = 0; k < NT && caller->dead; k++)
+			caller = t[(k + 1) % NT]; /* a destroyed task only hears EPERM: ask a live one */
 		struct sys_request q;
 		memset(&q, 0, sizeof(q));
 		const struct op_shape *sh = &shapes[kfx_rand(&seed) % (sizeof(shapes) / sizeof(shapes[0]))];
 		bool junk = kfx_rand(&seed) % 10 == 0;
 		q.op = junk && kfx_rand(&seed) % 2 ? (uint32_t)kfx_rand(&seed) % 0x800 : sh->op;
+		bool own = SYS_OP_FAMILY(q.op) == SYS_FAMILY_ACCOUNT || SYS_OP_FAMILY(q.op) == SYS_FAMILY_MOP;
 		for (int i = 0; i < SYS_NARGS; i++)
-			q.args[i] = i < sh->nargs || (junk && kfx_rand(&seed) % 3 == 0) ? fuzz_arg(&seed) : 0;
+			q.args[i] = i < sh->nargs && own ? fuzz_own_arg(&seed, q.op, i)
+				    : i < sh->nargs || (junk && kfx_rand(&seed) % 3 == 0) ? fuzz_arg(&seed)
+											 : 0;
 		for (int i = 0; i < SYS_NHANDLES; i++)
 			q.handles[i] = i < sh->nhandles || (junk && kfx_rand(&seed) % 3 == 0) ? fuzz_handle(&seed)
 											     : CAP_HANDLE_NONE;
+		if (own && sh->nhandles)
+			q.handles[0] = fuzz_typed_handle(&seed, caller,
+							 q.op == SYS_MOP_CREATE || SYS_OP_FAMILY(q.op) == SYS_FAMILY_ACCOUNT
+								 ? CAP_TYPE_ACCOUNT
+								 : CAP_TYPE_MOP);
 		q.flags = junk && kfx_rand(&seed) % 4 == 0 ? (uint32_t)kfx_rand(&seed) : 0;
 		char *before = sfx_state(fx);
 		struct sys_reply r;
@@ -692,6 +701,7 @@ static void test_fuzz(void **state)
 			sfx_same_state(fx, before, "a refused fuzz request");
 		} else {
 			ok++;
+			ok_own += SYS_OP_FAMILY(q.op) == SYS_FAMILY_ACCOUNT || SYS_OP_FAMILY(q.op) == SYS_FAMILY_MOP;
 		}
 		free(before);
 	}
@@ -705,12 +715,18 @@ static void test_fuzz(void **state)
 				    by_rc[MMK_ENOSYS] - by_rc[MMK_ENOMEM] - by_rc[MMK_EMFILE] - by_rc[MMK_ENOENT]),
 	       (unsigned long long)fx->sys.spaces, (unsigned long long)fx->sys.tasks,
 	       (unsigned long long)fx->sys.caps.handles);
+	printf("fuzz: %llu account and MOP requests done; EIDRM %llu EUSERS %llu; %llu accounts, %llu MOPs, "
+	       "%llu pages claimed at the end\n",
+	       (unsigned long long)ok_own, (unsigned long long)by_rc[MMK_EIDRM], (unsigned long long)by_rc[MMK_EUSERS],
+	       (unsigned long long)fx->sys.accounts, (unsigned long long)fx->sys.mops,
+	       (unsigned long long)fx->claims.pages[CLAIM_CLAIMED]);
 	assert_true(ok > STEPS / 10);
+	assert_true(ok_own > 20);
 	destroy_every_task(fx);
 	for (int i = 0; i < NT; i++)
 		sys_task_release(t[i]);
 	sfx_check(fx);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 int main(void)

@@ -3,6 +3,7 @@
  * traces against it (issue 2, item 6).
  *
  *   mmk-sim [OPTIONS] [CAPTURE_DIR...]
+ *   mmk-sim --scenario FILE   (accounts, MOPs and claims: scenario.h)
  *
  * With no capture it replays the capture shipped in the repository
  * (traces/gcc_hello).  Exit status: 0 clean replay, 1 something mismatched
@@ -19,6 +20,7 @@
 #include "lackey_replay.h"
 #include "replay.h"
 #include "report.h"
+#include "scenario.h"
 #include "swap.h"
 
 #ifndef MMK_SOURCE_DIR
@@ -32,6 +34,7 @@ static void usage(FILE *f)
 		   "  --json FILE       write the report as JSON\n"
 		   "  --maps FILE       write every process's layout at exit_group (maps.txt format)\n"
 		   "  --lackey DIR      replay a valgrind lackey page-reference capture\n"
+		   "  --scenario FILE   run a script of account, MOP and claim calls (see README)\n"
 		   "  --max-messages N  mismatch messages printed per capture (default 40)\n"
 		   "  --limit SIZE      run each process under its own account of SIZE bytes (K, M, G);\n"
 		   "                    report where a limit refused memory, and each process's charge\n"
@@ -72,7 +75,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 struct args {
 	uint64_t ram, limit;
-	const char *json, *maps, *lackey;
+	const char *json, *maps, *lackey, *scenario;
 	unsigned max_messages;
 	bool quiet;
 };
@@ -83,8 +86,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "ram", required_argument, 0, 'r' },	   { "json", required_argument, 0, 'j' },
 		{ "maps", required_argument, 0, 'm' },	   { "lackey", required_argument, 0, 'l' },
 		{ "max-messages", required_argument, 0, 'n' }, { "quiet", no_argument, 0, 'q' },
-		{ "limit", required_argument, 0, 'L' },	   { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "limit", required_argument, 0, 'L' },	   { "scenario", required_argument, 0, 's' },
+		{ "help", no_argument, 0, 'h' },	   { 0, 0, 0, 0 },
 	};
 	*a = (struct args){ .ram = 1ull << 30, .max_messages = 40 };
 	int c;
@@ -105,6 +108,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'j': a->json = optarg; break;
 		case 'm': a->maps = optarg; break;
 		case 'l': a->lackey = optarg; break;
+		case 's': a->scenario = optarg; break;
 		case 'n': a->max_messages = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'q': a->quiet = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -164,7 +168,9 @@ int main(int argc, char **argv)
 	struct host_swap swap;
 	host_swap_attach(&swap, s);
 	int status;
-	if (a.lackey) {
+	if (a.scenario) {
+		status = scenario_run(s, a.scenario, stdout);
+	} else if (a.lackey) {
 		status = lackey_replay(s, a.lackey, a.quiet ? NULL : stdout, a.json);
 	} else {
 		char *def[] = { MMK_SOURCE_DIR "/traces/gcc_hello" };
