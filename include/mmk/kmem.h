@@ -141,7 +141,8 @@ struct kmem_cache {
 	struct hal_machine *machine; /* phys->machine, one load nearer the fast path */
 	bool unpin;                /* hal_cpu_unpin_needed(machine) */
 	bool plain;                /* magazines, no debug, no zeroing, no unpin: the fast paths serve it */
-	struct mmk_failpoint *failpoint; /* phys->failpoint, one load nearer the fast path */
+	struct mmk_failpoint *failpoint; /* phys->failpoint (else no_failpoint): one load nearer */
+	struct mmk_failpoint no_failpoint; /* never armed: for a phys without a failpoint */
 	unsigned flags;            /* KMEM_* */
 	kmem_ctor_fn ctor;
 	kmem_dtor_fn dtor;

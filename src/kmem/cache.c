@@ -212,7 +212,7 @@ int kmem_cache_create(struct kmem_cache *c, struct phys *ph, const char *name, s
 	/* The fast paths below serve only caches that need nothing but a
 	 * magazine round: no debug tags, no zeroing, no unpin. */
 	c->plain = c->cpu && !(flags & (KMEM_DEBUG_ANY | KMEM_ZERO | KMEM_STATS));
-	c->failpoint = ph->failpoint;
+	c->failpoint = ph->failpoint ? ph->failpoint : &c->no_failpoint; /* never NULL: one test less */
 	c->magic = KMEM_CACHE_MAGIC;
 	return 0;
 }
@@ -343,7 +343,7 @@ static __attribute__((noinline)) void *alloc_general(struct kmem_cache *c)
 /* The disarmed failpoint, read with one load (see failpoint_fires). */
 static inline bool failpoint_armed(const struct kmem_cache *c)
 {
-	return c->failpoint && __atomic_load_n(&c->failpoint->countdown, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&c->failpoint->countdown, __ATOMIC_RELAXED) != 0;
 }
 
 /*
@@ -357,10 +357,9 @@ void *kmem_cache_alloc(struct kmem_cache *c)
 	if (__builtin_expect(c->plain && !failpoint_armed(c), 1)) {
 		struct hal_machine *hm = c->machine;
 		unsigned id = hal_cpu_pin(hm);
-		void *obj = NULL;
-		if (id < c->ncpus) {
-			obj = kmem_cpu_pop(&c->cpu[id]);
-		}
+		/* id < ncpus: hal.h promises [0, hal_cpu_count), and ncpus is that
+		 * count (fixed at create). */
+		void *obj = kmem_cpu_pop(&c->cpu[id]);
 		if (c->unpin)
 			hal_cpu_unpin(hm);
 		if (obj)
@@ -398,10 +397,7 @@ int kmem_cache_free(struct kmem_cache *c, void *obj)
 	if (__builtin_expect(c->plain && kmem_slab_of_fast(c, (uintptr_t)obj, &i) != NULL, 1)) {
 		struct hal_machine *hm = c->machine;
 		unsigned id = hal_cpu_pin(hm);
-		bool done = false;
-		if (id < c->ncpus) {
-			done = kmem_cpu_push(&c->cpu[id], obj);
-		}
+		bool done = kmem_cpu_push(&c->cpu[id], obj); /* id < ncpus, as in alloc */
 		if (c->unpin)
 			hal_cpu_unpin(hm);
 		if (done)

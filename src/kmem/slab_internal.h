@@ -164,8 +164,10 @@ static inline struct kmem_slab *kmem_slab_of_fast(const struct kmem_cache *c, ui
 	uintptr_t head = p - ((p + c->dm_bias) & c->slab_mask);
 	uint64_t pd = c->frames[(p - c->dm_lo) >> MMK_PAGE_SHIFT].private_data;
 	struct kmem_slab *s = (struct kmem_slab *)head;
-	if (pd != head || head < c->dm_lo || s->magic != KMEM_SLAB_MAGIC || s->cache != c || p < (uintptr_t)s->base)
+	if (pd != head || head < c->dm_lo || s->magic != KMEM_SLAB_MAGIC || s->cache != c)
 		return NULL;
+	/* p below base wraps off past 2^63, which no i * obj_size (< 2^31)
+	 * equals: the equality below refuses it without a test of its own. */
 	uint64_t off = p - (uintptr_t)s->base;
 	uint64_t i = (off * c->div_magic) >> 40; /* exact: off < 2^17, obj_size < 2^23 */
 	if (i >= c->objs_per_slab || i * c->obj_size != off)
