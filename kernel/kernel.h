@@ -5,13 +5,15 @@
  * The core keeps no globals (every state lives in structs passed in); the
  * kernel is where those structs live: one machine, one struct phys fed
  * from the Multiboot memory map, one kmalloc heap, one vmem arena of
- * kernel virtual space, one vm_system for the user address spaces.
+ * kernel virtual space, one vm_system for the user address spaces, one
+ * struct sys (src/sys) whose tasks are the user processes.
  */
 #ifndef KERNEL_KERNEL_H
 #define KERNEL_KERNEL_H
 
 #include <mmk/kmalloc.h>
 #include <mmk/phys.h>
+#include <mmk/sys.h>
 #include <mmk/vm.h>
 #include <mmk/vmem.h>
 
@@ -40,6 +42,7 @@ struct kernel {
 	struct kmalloc_heap heap;       /* the kernel heap: kmalloc/kfree */
 	struct vmem kva;                /* kernel virtual space (x86_64.h: X86_KVA_BASE) */
 	struct vm_system vm;            /* user address spaces */
+	struct sys sys;                 /* tasks, handles, requests: the processes' authority */
 	struct boot_map boot;
 	uint64_t tsc_hz;                /* time-stamp counter ticks per second */
 	uint64_t boot_tsc;

@@ -12,7 +12,8 @@
  *   4. phys_init on that map: frame database, zones, buddy allocator;
  *   5. the kernel virtual space (a vmem arena, kva.c) and the kernel heap
  *      (kmalloc over mmk's slab caches);
- *   6. the VM system for user address spaces;
+ *   6. the VM system for user address spaces, and src/sys over it (the
+ *      tasks, handle tables and requests of the user processes);
  *   7. deliberate failures if the command line asks (selftest.c), the
  *      in-kernel test suites, then the user programs (proc.c);
  *   8. the report: "N passed, M failed" last on the serial port, and the
@@ -84,6 +85,9 @@ static void memory_init(uint32_t magic, uint32_t mbi_pa)
 	rc = vm_system_init(&kernel.vm, &kernel.phys);
 	if (rc)
 		boot_failed("vm_system_init", rc);
+	rc = sys_init(&kernel.sys, &kernel.vm, &kernel.heap, PROC_MAX_HANDLES);
+	if (rc)
+		boot_failed("sys_init", rc);
 	print_memory();
 }
 

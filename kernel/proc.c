@@ -2,11 +2,18 @@
  * proc.c - processes and the scheduler (proc.h).
  *
  * Theory.
- * 1. A process is an mmk address space (vm_space: VMAs, pmap, anons) plus
- *    one saved register frame.  The program image is copied into a
+ * 1. A process is a src/sys task (a handle table and the mmk address
+ *    space it runs in: VMAs, pmap, anons) plus one saved register frame.
+ *    The task is made by sys_task_create_in with PROC_SPACE_RIGHTS on its
+ *    space (handle PROC_SPACE_HANDLE), so the process's own requests are
+ *    bounded by what a process may do.  The program image is copied into a
  *    private anonymous mapping at USER_IMAGE_BASE (text made read+exec,
  *    data read+write), the stack is a growsdown mapping below
- *    USER_STACK_TOP; everything else the program maps itself.
+ *    USER_STACK_TOP (the kernel's own vm_* calls: loading is not a
+ *    request of the process); everything else the program maps itself.
+ *    fork is two requests in the parent's task, SYS_VM_FORK of its space
+ *    and SYS_CAP_CLOSE of the copy's handle once the child's task, made in
+ *    the copy with sys_task_create_in, holds its own child handle.
  * 2. Running: the scheduler activates the space (pmap_activate: CR3) and
  *    enters ring 3 with user_enter; the process runs until a trap.  A
  *    system call or a resolved page fault returns to it directly (iretq on
@@ -17,13 +24,17 @@
  *    zero, copy-on-write, stack growth) or refuses it, and then the
  *    process is killed with PROC_STATUS_SEGV and a line on the console, as
  *    a SIGSEGV: the kernel is never at risk from a user fault.
- * 4. Exit: the space is destroyed by the scheduler once the process is
- *    off the CPU (its pmap is deactivated first: vm_space_destroy needs
- *    it inactive); the slot stays a zombie until the parent waits (a
- *    program the kernel started is reaped by the scheduler, and its status
- *    recorded as a test result).
- * 5. Memory: struct proc comes from the kernel heap (kmalloc); nothing
- *    else is allocated here.
+ * 4. Exit: the task is destroyed and released by the scheduler once the
+ *    process is off the CPU (its pmap is deactivated first); that empties
+ *    its table and drops the last reference to its space, which
+ *    vm_space_destroy then ends (it needs the pmap inactive: a process's
+ *    space is named only in its own table, PROC_SPACE_RIGHTS lacking
+ *    GRANT, so it cannot outlive the process while active anywhere).
+ *    The slot stays a zombie until the parent waits (a program the kernel
+ *    started is reaped by the scheduler, and its status recorded as a
+ *    test result).
+ * 5. Memory: struct proc comes from the kernel heap (kmalloc); tasks,
+ *    spaces and handles from src/sys over the same heap.
  * Locking: one CPU, interrupts off, so nothing runs concurrently; the
  * vm_* calls take their space's lock themselves.
  */
@@ -61,6 +72,15 @@ static struct proc *proc_alloc(const char *name)
 		return p;
 	}
 	return NULL;
+}
+
+/* Destroy and release p's task: its table is emptied, and its space goes
+ * with its last reference (p must be off the CPU, its pmap inactive). */
+static void task_end(struct proc *p)
+{
+	sys_task_destroy(p->task);
+	sys_task_release(p->task);
+	p->task = NULL;
 }
 
 static void proc_free(struct proc *p)
@@ -107,14 +127,14 @@ int proc_spawn(const char *name, const void *image, size_t len, struct proc **ou
 	if (!p)
 		return -MMK_ENOMEM;
 	uint64_t entry = 0;
-	int rc = vm_space_create(&kernel.vm, &p->as);
+	int rc = sys_task_create_in(&kernel.sys, NULL, CAP_HANDLE_NONE, PROC_SPACE_RIGHTS, &p->task);
 	if (rc) {
 		proc_free(p);
 		return rc;
 	}
-	rc = load_image(p->as, image, len, &entry);
+	rc = load_image(proc_space(p), image, len, &entry);
 	if (rc) {
-		vm_space_destroy(p->as);
+		task_end(p);
 		proc_free(p);
 		return rc;
 	}
@@ -126,13 +146,41 @@ int proc_spawn(const char *name, const void *image, size_t len, struct proc **ou
 	return 0;
 }
 
+/* A request of p's task on one handle, through sys_dispatch; rep's H0
+ * (a new handle) in *out when out is not NULL. */
+static int task_request(struct proc *p, uint32_t op, cap_handle_t h, cap_handle_t *out)
+{
+	struct sys_request q = { .op = op, .handles = { h, CAP_HANDLE_NONE, CAP_HANDLE_NONE, CAP_HANDLE_NONE } };
+	struct sys_reply rep;
+	int rc = sys_dispatch(p->task, &q, &rep);
+	if (out)
+		*out = rep.handles[0];
+	return rc;
+}
+
+/* The child's task: in a copy of the parent's space (SYS_VM_FORK, so the
+ * parent's handle must allow it), with a process's rights on it; the
+ * copy's handle in the parent's table is closed either way. */
+static int fork_task(struct proc *parent, struct proc *child)
+{
+	cap_handle_t copy;
+	int rc = task_request(parent, SYS_VM_FORK, PROC_SPACE_HANDLE, &copy);
+	if (rc)
+		return rc;
+	rc = sys_task_create_in(&kernel.sys, parent->task, copy, PROC_SPACE_RIGHTS, &child->task);
+	int closed = task_request(parent, SYS_CAP_CLOSE, copy, NULL);
+	return rc ? rc : closed;
+}
+
 int proc_fork(const struct trapframe *tf)
 {
 	struct proc *parent = current, *child = proc_alloc(current->name);
 	if (!child)
 		return -MMK_EAGAIN;
-	int rc = vm_space_fork(parent->as, &child->as);
+	int rc = fork_task(parent, child);
 	if (rc) {
+		if (child->task)
+			task_end(child);
 		proc_free(child);
 		return rc;
 	}
@@ -221,7 +269,7 @@ void proc_user_trap(struct trapframe *tf)
 	if (tf->vector == TRAP_PF) {
 		uint64_t va = x86_read_cr2();
 		unsigned access = fault_access(tf->error);
-		int rc = va < PMAP_USER_END ? vm_fault(p->as, va, access) : -MMK_EFAULT;
+		int rc = va < PMAP_USER_END ? vm_fault(proc_space(p), va, access) : -MMK_EFAULT;
 		if (rc == 0) {
 			faults_resolved++;
 			return;
@@ -241,16 +289,19 @@ void proc_user_trap(struct trapframe *tf)
  * has its exit status counted as a test result. */
 static void after_run(struct proc *p)
 {
-	pmap_deactivate(&p->as->pmap, 0);
+	pmap_deactivate(&proc_space(p)->pmap, 0);
 	if (p->state != PROC_ZOMBIE)
 		return;
 	const char *why = NULL;
-	if (vm_check(p->as, &why) != 0) {
+	if (vm_check(proc_space(p), &why) != 0) {
 		kprintf("  [pid %d %s] vm_check at exit: %s\n", p->pid, p->name, why);
 		ktest_record("user", "address space consistent at exit (vm_check)", false);
 	}
-	vm_space_destroy(p->as);
-	p->as = NULL;
+	task_end(p);
+	if (sys_check(&kernel.sys, &why) != 0) {
+		kprintf("  [pid %d %s] sys_check after exit: %s\n", p->pid, p->name, why);
+		ktest_record("user", "handles and objects consistent after exit (sys_check)", false);
+	}
 	if (p->root) {
 		char what[64];
 		ksnprintf(what, sizeof(what), "%s exits with status 0 (got %d)", p->name, p->exit_status);
@@ -262,7 +313,7 @@ static void reap_orphans(void)
 {
 	for (unsigned i = 0; i < PROC_MAX; i++) {
 		struct proc *p = procs[i];
-		if (p && p->state == PROC_ZOMBIE && !p->parent && !p->as)
+		if (p && p->state == PROC_ZOMBIE && !p->parent && !p->task)
 			proc_free(p);
 	}
 }
@@ -284,7 +335,7 @@ unsigned proc_schedule(void)
 	struct proc *p;
 	while ((p = pick_next()) != NULL) {
 		current = p;
-		vm_space_activate(p->as, 0);
+		vm_space_activate(proc_space(p), 0);
 		user_enter(&p->tf);
 		current = NULL;
 		after_run(p);

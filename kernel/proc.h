@@ -1,6 +1,9 @@
 /*
  * proc.h - user processes: each runs one program in its own mmk address
- * space (vm_space), in ring 3, until it exits or is killed.
+ * space (vm_space), in ring 3, until it exits or is killed.  A process is a
+ * src/sys task (struct sys_task): its handle table, whose handle
+ * PROC_SPACE_HANDLE names its space with PROC_SPACE_RIGHTS, and the space
+ * it runs in; its memory system calls are requests through that handle.
  *
  * Scheduling is cooperative and run to block: the scheduler (proc.c)
  * enters a runnable process and gets control back when the process exits,
@@ -12,12 +15,21 @@
 #ifndef KERNEL_PROC_H
 #define KERNEL_PROC_H
 
+#include <mmk/sys.h>
 #include <mmk/vm.h>
 
 #include "trap.h"
 
 #define PROC_MAX 16
 #define PROC_STATUS_SEGV 139 /* 128 + SIGSEGV, as a shell shows a killed process */
+#define PROC_MAX_HANDLES 64  /* handle table size of every task (sys_init) */
+
+/* A process's handle to its own space, and the rights a process has on it:
+ * map, protect and fork it, derive weaker handles; not DESTROY (the kernel
+ * ends the space with the process) nor GRANT (no handle to it leaves the
+ * process, so it goes exactly when the process does). */
+#define PROC_SPACE_HANDLE ((cap_handle_t)0)
+#define PROC_SPACE_RIGHTS (CAP_RIGHT_READ | CAP_RIGHT_WRITE | CAP_RIGHT_EXEC | CAP_RIGHT_MAP | CAP_RIGHT_DERIVE)
 
 enum proc_state { PROC_FREE = 0, PROC_RUNNABLE, PROC_WAITING, PROC_ZOMBIE };
 
@@ -25,13 +37,16 @@ struct proc {
 	int pid;
 	enum proc_state state;
 	const char *name;          /* static string */
-	struct vm_space *as;       /* NULL once a zombie's space is gone */
+	struct sys_task *task;     /* held (sys_task_create_in); NULL once a zombie's task is gone */
 	struct trapframe tf;       /* saved user registers while not running */
 	struct proc *parent;       /* NULL for a program the kernel started, or an orphan */
 	bool root;                 /* started by the kernel (proc_spawn) */
 	int wait_pid;              /* PROC_WAITING: the child awaited */
 	int exit_status;
 };
+
+/* The address space p runs in (its task's; p must not be a reaped zombie). */
+static inline struct vm_space *proc_space(const struct proc *p) { return p->task->space->as; }
 
 /* The user-visible layout of a program (kernel/user/user.ld). */
 #define USER_IMAGE_BASE ((vaddr_t)0x400000)
@@ -46,7 +61,9 @@ int proc_spawn(const char *name, const void *image, size_t len, struct proc **ou
 struct proc *proc_current(void);
 
 /* fork(2) of the current process from its trap frame: the child's pid, or
- * a negative error (-MMK_EAGAIN: no process slot; -MMK_ENOMEM). */
+ * a negative error (-MMK_EAGAIN: no process slot; SYS_VM_FORK's through
+ * the caller's PROC_SPACE_HANDLE: -MMK_EBADF when it was closed, -MMK_EPERM
+ * without READ, -MMK_EMFILE, -MMK_ENOMEM).  Nothing is left on error. */
 int proc_fork(const struct trapframe *tf);
 
 /* End the current process with status; never returns to it. */

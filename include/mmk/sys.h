@@ -277,6 +277,25 @@ int sys_task_install_account(struct sys_task *t, struct mmk_account *a, cap_righ
  * *out is held for the caller until sys_task_release.  0 or -MMK_ENOMEM.
  */
 int sys_task_create(struct sys *s, struct sys_task **out);
+/*
+ * A task made by the kernel with chosen rights on its space: a process of
+ * a kernel, which must not hold more than a process may (no DESTROY, say).
+ * With from NULL (space must be CAP_HANDLE_NONE) the task gets a new empty
+ * space and its handle 0 is a root naming it with rights; otherwise it
+ * runs in the space that handle `space` of from's table names (the H0 of a
+ * SYS_VM_FORK reply, say) and its handle 0 is a child of that handle with
+ * rights, so rights only shrink and revoking the source takes it away.
+ * from, when given, belongs to s.  *out is held for the caller until
+ * sys_task_release.  Errors, in this order: -MMK_EINVAL (from NULL and
+ * space not NONE), -MMK_EPERM (from destroyed), cap.h's -MMK_EBADF /
+ * -MMK_EINVAL for `space` (no such handle / not a space), -MMK_EINVAL
+ * (rights beyond CAP_RIGHTS_SPACE), -MMK_EPERM (rights the source handle
+ * lacks), -MMK_ENOMEM; nothing changed on error.  Takes s->caps.lock.
+ * sys_task_create(s, out) is sys_task_create_in(s, NULL, CAP_HANDLE_NONE,
+ * CAP_RIGHTS_SPACE, out).
+ */
+int sys_task_create_in(struct sys *s, struct sys_task *from, cap_handle_t space, cap_rights_t rights,
+		       struct sys_task **out);
 /* Destroy t as SYS_TASK_DESTROY does (no rights needed: the kernel's). */
 void sys_task_destroy(struct sys_task *t);
 /* Drop the caller's hold on t; t is freed with its last reference (a

@@ -4,8 +4,9 @@
  * final line: demand-zero memory, a refused write to a read-only page
  * (the child is killed, the kernel and the parent go on), execution from
  * a no-execute page, an access to unmapped memory, copy-on-write after
- * fork in both directions, a shared mapping seen by parent and child, and
- * munmap taking pages away.
+ * fork in both directions, a shared mapping seen by parent and child,
+ * munmap taking pages away, mremap moving pages with their bytes and
+ * madvise(MADV_DONTNEED) dropping them.
  */
 #include "ulib.h"
 
@@ -124,6 +125,22 @@ static bool check_munmap(void)
 	return u_in_child(read_word, (void *)p) == STATUS_SEGV;
 }
 
+static bool check_mremap_madvise(void)
+{
+	volatile uint64_t *p = u_mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+	if (u_mmap_failed((const void *)p))
+		return false;
+	p[0] = 21;
+	p[PAGE / 8] = 22;
+	volatile uint64_t *q = u_mremap((void *)p, 2 * PAGE, 64 * PAGE, MREMAP_MAYMOVE);
+	if (u_mmap_failed((const void *)q))
+		return false;
+	bool ok = q[0] == 21 && q[PAGE / 8] == 22 && q[63 * PAGE / 8] == 0;
+	ok &= u_madvise((void *)q, PAGE, MADV_DONTNEED) == 0 && q[0] == 0 && q[PAGE / 8] == 22;
+	ok &= u_mremap((void *)q, PAGE, 2 * PAGE, 0x40) == (void *)(long)-MMK_EINVAL; /* unknown flag */
+	return ok && u_munmap((void *)q, 64 * PAGE) == 0;
+}
+
 int main(void)
 {
 	bool ok = true;
@@ -134,5 +151,6 @@ int main(void)
 	ok &= u_report("fork copies on write: parent and child diverge", check_fork_cow());
 	ok &= u_report("a MAP_SHARED page is shared across fork", check_shared());
 	ok &= u_report("munmap takes the page away", check_munmap());
+	ok &= u_report("mremap moves bytes, madvise(DONTNEED) drops a page", check_mremap_madvise());
 	return ok ? 0 : 1;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mmk/errno.h>
+
 #include "sysnum.h"
 
 static inline long syscall3(long nr, long a0, long a1, long a2)
@@ -24,6 +26,15 @@ static inline long syscall4(long nr, long a0, long a1, long a2, long a3)
 	long ret;
 	register long r10 __asm__("r10") = a3;
 	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10) : "memory");
+	return ret;
+}
+
+static inline long syscall5(long nr, long a0, long a1, long a2, long a3, long a4)
+{
+	long ret;
+	register long r10 __asm__("r10") = a3;
+	register long r8 __asm__("r8") = a4;
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8) : "memory");
 	return ret;
 }
 
@@ -53,11 +64,32 @@ static inline long u_mprotect(void *addr, size_t len, int prot)
 {
 	return syscall3(SYS_MPROTECT, (long)addr, (long)len, prot);
 }
+static inline void *u_mremap(void *old, size_t old_len, size_t new_len, int flags)
+{
+	return (void *)syscall5(SYS_MREMAP, (long)old, (long)old_len, (long)new_len, flags, 0);
+}
+static inline long u_madvise(void *addr, size_t len, int advice)
+{
+	return syscall3(SYS_MADVISE, (long)addr, (long)len, advice);
+}
 static inline long u_fork(void) { return syscall3(SYS_FORK, 0, 0, 0); }
 static inline long u_wait(long pid) { return syscall3(SYS_WAIT, pid, 0, 0); }
 static inline long u_getpid(void) { return syscall3(SYS_GETPID, 0, 0, 0); }
 static inline void u_yield(void) { syscall3(SYS_YIELD, 0, 0, 0); }
 static inline long u_measure(int what) { return syscall3(SYS_MEASURE, what, 0, 0); }
+
+/* One src/sys request (SYS_REQUEST): its status, the reply in *rep. */
+static inline long u_request(const struct u_request *req, struct u_reply *rep)
+{
+	return syscall3(SYS_REQUEST, (long)req, (long)rep, 0);
+}
+
+/* A request with every argument 0 and every handle U_HANDLE_NONE but h0. */
+static inline struct u_request u_req(uint32_t op, int32_t h0)
+{
+	struct u_request q = { .op = op, .handles = { h0, U_HANDLE_NONE, U_HANDLE_NONE, U_HANDLE_NONE } };
+	return q;
+}
 
 /* One test result, counted by the kernel in its final line. */
 static inline bool u_report(const char *name, bool ok)

@@ -82,26 +82,72 @@ static struct sys_space *fresh_space(struct sys *s)
 	return sp;
 }
 
-int sys_task_create(struct sys *s, struct sys_task **out)
+/* Undo a task being made: t (when made) drops its space with it; a space
+ * made for it (fresh) goes too; a space found through a handle stays. */
+static void task_undo(struct sys_task *t, struct sys_space *sp, bool fresh)
 {
-	cap_lock(&s->caps);
-	int rc = -MMK_ENOMEM;
-	struct sys_space *sp = fresh_space(s);
-	struct sys_task *t = sp ? sys_task_new(s, sp) : NULL;
-	struct cap_reservation r;
-	if (t && (rc = cap_reserve(&t->table, &r)) == 0) {
-		cap_commit(&r, &sp->k.cap, CAP_RIGHTS_SPACE);
-		sys_kobj_hold(&t->k);
-		*out = t;
-	} else if (t) {
-		sys_task_abandon(t); /* drops the space with it */
-	} else if (sp) {
+	if (t) {
+		sys_task_abandon(t);
+	} else if (sp && fresh) {
 		vm_space_destroy(sp->as);
 		sys_space_abandon(sp);
 	}
+}
+
+/* The handle of from naming the space a new task will run in, checked as
+ * sys.h documents for sys_task_create_in; *src NULL for a new space. */
+static int find_task_space(struct sys_task *from, cap_handle_t space, cap_rights_t rights, struct cap_handle **src)
+{
+	*src = NULL;
+	int rc;
+	if (!from)
+		rc = space == CAP_HANDLE_NONE ? 0 : -MMK_EINVAL;
+	else
+		rc = from->dead ? -MMK_EPERM : cap_lookup(&from->table, space, CAP_TYPE_SPACE, 0, src);
+	if (rc)
+		return rc;
+	if (rights & ~CAP_RIGHTS_SPACE)
+		return -MMK_EINVAL;
+	return *src && (rights & ~(*src)->rights) ? -MMK_EPERM : 0;
+}
+
+static int task_create_in_locked(struct sys *s, struct sys_task *from, cap_handle_t space, cap_rights_t rights,
+				 struct sys_task **out)
+{
+	struct cap_handle *src;
+	int rc = find_task_space(from, space, rights, &src);
+	if (rc)
+		return rc;
+	struct sys_space *sp = src ? sys_space_of(src) : fresh_space(s);
+	struct sys_task *t = sp ? sys_task_new(s, sp) : NULL;
+	struct cap_reservation r;
+	rc = t ? cap_reserve(&t->table, &r) : -MMK_ENOMEM;
+	if (rc) {
+		task_undo(t, sp, !src);
+		return rc;
+	}
+	if (src)
+		cap_commit_child(&r, src, rights);
+	else
+		cap_commit(&r, &sp->k.cap, rights);
+	sys_kobj_hold(&t->k);
+	*out = t;
+	return 0;
+}
+
+int sys_task_create_in(struct sys *s, struct sys_task *from, cap_handle_t space, cap_rights_t rights,
+		       struct sys_task **out)
+{
+	cap_lock(&s->caps);
+	int rc = task_create_in_locked(s, from, space, rights, out);
 	cap_release_pending(&s->caps);
 	cap_unlock(&s->caps);
 	return rc;
+}
+
+int sys_task_create(struct sys *s, struct sys_task **out)
+{
+	return sys_task_create_in(s, NULL, CAP_HANDLE_NONE, CAP_RIGHTS_SPACE, out);
 }
 
 void sys_task_destroy(struct sys_task *t)
@@ -149,12 +195,7 @@ static int task_create(struct sys_call *call)
 	struct sys_task *t = sp ? sys_task_new(s, sp) : NULL;
 	rc = t ? cap_reserve(&t->table, &rt_slot) : -MMK_ENOMEM;
 	if (rc) {
-		if (t)
-			sys_task_abandon(t);
-		else if (sp && !h0) {
-			vm_space_destroy(sp->as);
-			sys_space_abandon(sp);
-		}
+		task_undo(t, sp, !h0);
 		cap_cancel(&rc_slot);
 		return rc;
 	}

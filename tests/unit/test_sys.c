@@ -477,6 +477,106 @@ static void test_task_self_reference(void **state)
 	sfx_delete(fx);
 }
 
+/* ---- the kernel's tasks with chosen rights ---- */
+
+/* The rights a kernel gives its processes on their own space (kernel/proc.h). */
+#define PROC_RIGHTS (CAP_RIGHT_READ | CAP_RIGHT_WRITE | CAP_RIGHT_EXEC | CAP_RIGHT_MAP | CAP_RIGHT_DERIVE)
+
+/* sys_task_create_in with the failpoint at every allocation in turn: each
+ * failure is ENOMEM and changes nothing; returns the task made at last. */
+static struct sys_task *create_in_sweep(struct sfx *fx, struct sys_task *from, cap_handle_t space)
+{
+	struct mmk_failpoint *fp = &fx->vm.s.failpoint;
+	for (uint64_t n = 1;; n++) {
+		char *before = sfx_state(fx);
+		struct sys_task *t = NULL;
+		mmk_failpoint_arm(fp, n, false);
+		int rc = sys_task_create_in(&fx->sys, from, space, PROC_RIGHTS, &t);
+		mmk_failpoint_arm(fp, 0, false);
+		sfx_check(fx);
+		if (rc == 0) {
+			free(before);
+			return t;
+		}
+		assert_int_equal(rc, -MMK_ENOMEM);
+		assert_null(t);
+		sfx_same_state(fx, before, "a failed sys_task_create_in");
+		free(before);
+		assert_true(n < 200);
+	}
+}
+
+static void test_task_create_in(void **state)
+{
+	(void)state;
+	struct sfx *fx = boot();
+	/* a new space: handle 0 a root with exactly the rights asked for */
+	struct sys_task *a = create_in_sweep(fx, NULL, CAP_HANDLE_NONE);
+	assert_int_equal(sfx_rights(fx, a, OWN_SPACE), PROC_RIGHTS);
+	assert_null(a->table.slots[OWN_SPACE]->parent);
+	struct sys_request q = req1(SYS_VM_DESTROY, OWN_SPACE);
+	sfx_refused(fx, a, &q, -MMK_EPERM); /* no DESTROY: the kernel owns the space's life */
+	const vaddr_t A = 0x10000000;
+	sfx_map(fx, a, OWN_SPACE, A, 2 * PG, RW, ANON | VM_MAP_FIXED | VM_MAP_POPULATE);
+	/* a task in a fork of a's space, as a kernel's fork(2) makes it */
+	struct sys_reply r;
+	q = req1(SYS_VM_FORK, OWN_SPACE);
+	sfx_call(fx, a, &q, &r, 0);
+	cap_handle_t forked = r.handles[0];
+	cap_handle_t weak = sfx_derive(fx, a, OWN_SPACE, CAP_RIGHT_READ | CAP_RIGHT_MAP);
+	q = vmreq(SYS_VM_OBJECT_CREATE, CAP_HANDLE_NONE, PG, 0, 0, 0, 0);
+	sfx_call(fx, a, &q, &r, 0);
+	cap_handle_t obj = r.handles[0];
+	struct sys_task *dead = sfx_task(fx);
+	sys_task_destroy(dead);
+	const struct {
+		struct sys_task *from;
+		cap_handle_t space;
+		cap_rights_t rights;
+		int want;
+	} bad[] = {
+		{ NULL, forked, PROC_RIGHTS, -MMK_EINVAL },             /* no table to look in */
+		{ NULL, CAP_HANDLE_NONE, CAP_RIGHT_CLAIM, -MMK_EINVAL }, /* not a space right */
+		{ dead, OWN_SPACE, PROC_RIGHTS, -MMK_EPERM },
+		{ a, CAP_HANDLE_NONE, PROC_RIGHTS, -MMK_EBADF },
+		{ a, 33, PROC_RIGHTS, -MMK_EBADF },
+		{ a, -4, PROC_RIGHTS, -MMK_EBADF },
+		{ a, obj, PROC_RIGHTS, -MMK_EINVAL },                   /* not a space */
+		{ a, forked, PROC_RIGHTS | CAP_RIGHT_CLAIM, -MMK_EINVAL },
+		{ a, weak, PROC_RIGHTS, -MMK_EPERM },                   /* more than the source */
+		{ a, OWN_SPACE, CAP_RIGHTS_SPACE, -MMK_EPERM },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *before = sfx_state(fx);
+		struct sys_task *t = NULL;
+		assert_int_equal(sys_task_create_in(&fx->sys, bad[i].from, bad[i].space, bad[i].rights, &t), bad[i].want);
+		assert_null(t);
+		sfx_check(fx);
+		sfx_same_state(fx, before, "a refused sys_task_create_in");
+		free(before);
+	}
+	sys_task_release(dead);
+	uint64_t spaces = fx->sys.spaces;
+	struct sys_task *b = create_in_sweep(fx, a, forked);
+	assert_int_equal(fx->sys.spaces, spaces);
+	assert_ptr_equal(b->space->as, sfx_space(a, forked));
+	assert_ptr_equal(b->table.slots[OWN_SPACE]->parent, a->table.slots[forked]);
+	assert_int_equal(sfx_rights(fx, b, OWN_SPACE), PROC_RIGHTS);
+	/* the source handle closed: b's handle takes its place as a root, and
+	 * the space lives on in b until b goes */
+	q = req1(SYS_CAP_CLOSE, forked);
+	sfx_call(fx, a, &q, NULL, 0);
+	assert_null(b->table.slots[OWN_SPACE]->parent);
+	assert_non_null(vm_search(b->space->as, A));
+	q = vmreq(SYS_VM_UNMAP, OWN_SPACE, A, PG, 0, 0, 0);
+	sfx_call(fx, b, &q, NULL, 0);
+	assert_non_null(vm_search(a->space->as, A)); /* a's own layout untouched */
+	sfx_task_done(fx, b);
+	assert_int_equal(fx->sys.spaces, spaces - 1);
+	sfx_task_done(fx, a);
+	shutdown(fx);
+}
+
 /* ---- allocation-failure sweep over every handler ---- */
 
 static void test_failure_sweep(void **state)
@@ -740,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_space_destroy),
 		cmocka_unit_test(test_tasks_and_grant),
 		cmocka_unit_test(test_task_self_reference),
+		cmocka_unit_test(test_task_create_in),
 		cmocka_unit_test(test_failure_sweep),
 		cmocka_unit_test(test_fuzz),
 	};
