@@ -509,7 +509,7 @@ static struct sys_task *create_in_sweep(struct sfx *fx, struct sys_task *from, c
 static void test_task_create_in(void **state)
 {
 	(void)state;
-	struct sfx *fx = boot();
+	struct sfx *fx = sfx_new();
 	/* a new space: handle 0 a root with exactly the rights asked for */
 	struct sys_task *a = create_in_sweep(fx, NULL, CAP_HANDLE_NONE);
 	assert_int_equal(sfx_rights(fx, a, OWN_SPACE), PROC_RIGHTS);
@@ -574,7 +574,7 @@ static void test_task_create_in(void **state)
 	sfx_task_done(fx, b);
 	assert_int_equal(fx->sys.spaces, spaces - 1);
 	sfx_task_done(fx, a);
-	shutdown(fx);
+	sfx_delete(fx);
 }
 
 /* ---- allocation-failure sweep over every handler ---- */
