@@ -73,6 +73,7 @@ enum cap_type {
 	CAP_TYPE_ACCOUNT = 4,   /* a memory account (src/acct), seed 001's memory control capability */
 	CAP_TYPE_MOP = 5,       /* a memory ownership principal (seed 000) */
 	CAP_TYPE_CONTAINER = 6, /* a physmem container (seed 001) */
+	CAP_TYPE_FRAMES = 7,    /* the frame manager: moves free frames between user space and the kernel (seed 002) */
 	CAP_TYPE_COUNT
 };
 
@@ -93,12 +94,14 @@ enum cap_type {
 #define CAP_RIGHT_CLAIM (1u << 17)   /* MOP: claim and release virtual ranges (seed 000) */
 #define CAP_RIGHT_ALLOC (1u << 18)   /* container: allocate frames into it (seed 001) */
 #define CAP_RIGHT_DEALLOC (1u << 19) /* container: deallocate its frames */
-#define CAP_RIGHT_TAKE (1u << 20)    /* container: take frames out of it */
+#define CAP_RIGHT_TAKE (1u << 20)    /* container: take frames out of it;
+                                        frame manager: take free frames back from the kernel (seed 002) */
+#define CAP_RIGHT_GIVE (1u << 21)    /* frame manager: give free user frames to the kernel (seed 002) */
 
 #define CAP_RIGHTS_KNOWN                                                                                \
 	(CAP_RIGHT_READ | CAP_RIGHT_WRITE | CAP_RIGHT_EXEC | CAP_RIGHT_MAP | CAP_RIGHT_GRANT |          \
 	 CAP_RIGHT_DERIVE | CAP_RIGHT_DESTROY | CAP_RIGHT_SPLIT | CAP_RIGHT_CLAIM | CAP_RIGHT_ALLOC |   \
-	 CAP_RIGHT_DEALLOC | CAP_RIGHT_TAKE)
+	 CAP_RIGHT_DEALLOC | CAP_RIGHT_TAKE | CAP_RIGHT_GIVE)
 
 /* The rights each type's handles may carry (its cap_ops.rights). */
 #define CAP_RIGHTS_XFER (CAP_RIGHT_GRANT | CAP_RIGHT_DERIVE)
@@ -117,6 +120,12 @@ enum cap_type {
 /* Seed 001's weak capability: a container handle a server may use to fill
  * or read the container, without the rights to change which frames it holds. */
 #define CAP_RIGHTS_CONTAINER_WEAK (CAP_RIGHTS_CONTAINER & ~(CAP_RIGHT_ALLOC | CAP_RIGHT_DEALLOC | CAP_RIGHT_TAKE))
+
+/* The frame manager (seed 002: "user space (i.e. a user space memory
+ * management service) is responsible for ensuring the microkernel has
+ * sufficient memory"): GIVE and TAKE move free frames across, and the
+ * kernel installs it only in that service's table. */
+#define CAP_RIGHTS_FRAMES (CAP_RIGHT_GIVE | CAP_RIGHT_TAKE | CAP_RIGHTS_XFER)
 
 /* ---- objects ---- */
 

@@ -32,9 +32,8 @@
  *
  * Families and their operations (argument names in the opcode comments;
  * "-> r0" results, "-> H0" reply handles; [RIGHTS] on a handle):
- * see the enums below.  Later work adds a family (containers) with one
- * file in src/sys and one line in the family table (src/sys/sys.c), and
- * fills its enum here.
+ * see the enums below.  A family is one file in src/sys, one line in
+ * the family table (src/sys/sys.c) and its enum here.
  *
  * Ownership: struct sys is embedded by the kernel; tasks, spaces and
  * memory objects made through it are kernel objects counted by references:
@@ -43,9 +42,10 @@
  *
  * Locking: sys_dispatch and every sys_* call take sys->caps.lock for their
  * whole duration (then vm_space locks inside vm calls, the account system's
- * and the claims manager's locks inside account and MOP calls).  Lock
- * order: cap_system.lock before vm_space.lock, acct_system.lock and
- * claims.lock.
+ * and the claims manager's locks inside account and MOP calls, physmem's
+ * and the spaces' inside container calls, phys's inside frame calls).
+ * Lock order: cap_system.lock before vm_space.lock, physmem.lock,
+ * acct_system.lock, claims.lock and phys.lock.
  */
 #ifndef MMK_SYS_H
 #define MMK_SYS_H
@@ -53,6 +53,7 @@
 #include <mmk/acct.h>
 #include <mmk/cap.h>
 #include <mmk/mop.h>
+#include <mmk/physmem.h>
 #include <mmk/vm.h>
 
 #define SYS_NARGS 6
@@ -85,7 +86,8 @@ enum sys_family {
 	SYS_FAMILY_VM = 3,        /* address spaces and memory objects (sys_vm.c) */
 	SYS_FAMILY_ACCOUNT = 4,   /* accounts (sys_acct.c over src/acct) */
 	SYS_FAMILY_MOP = 5,       /* MOPs and their claims (sys_mop.c over src/claims/mop.c) */
-	SYS_FAMILY_CONTAINER = 6, /* reserved: physmem containers (src/physmem) */
+	SYS_FAMILY_CONTAINER = 6, /* physmem containers (sys_container.c over src/physmem) */
+	SYS_FAMILY_FRAME = 7,     /* frame ownership, user space <-> kernel (sys_frame.c over src/phys) */
 	SYS_FAMILY_COUNT
 };
 
@@ -183,6 +185,73 @@ enum sys_mop_op {
 	SYS_MOP_USAGE = SYS_OP(SYS_FAMILY_MOP, 5),
 };
 
+/*
+ * Containers (seed 001's physmem through handles) answer -MMK_ENOSYS until
+ * sys_attach_physmem gave the sys a physmem (and accounts are attached:
+ * a container is made from an account).  Handle rights map onto physmem's
+ * rights: READ -> PM_READ, WRITE -> PM_WRITE, MAP -> PM_MAP, ALLOC ->
+ * PM_ALLOC, DEALLOC -> PM_DEALLOC, TAKE -> PM_TAKE, DERIVE -> PM_SHARE.
+ * Two kinds of container object: the owner's (from CREATE, the owner ref
+ * with every PM right) and a weak one (from SHARE, seed 001's weak
+ * capability: a share and its weak ref; rights within
+ * CAP_RIGHTS_CONTAINER_WEAK, so no ALLOC, DEALLOC or TAKE ever).  Errors
+ * beyond dispatch's are physmem's (mmk/physmem.h), passed through.
+ */
+enum sys_container_op {
+	/* h0 account [SPLIT] -> H0 a new empty container charging h0's
+	 * account [CAP_RIGHTS_CONTAINER]; -MMK_EIDRM for a dead account */
+	SYS_CONTAINER_CREATE = SYS_OP(SYS_FAMILY_CONTAINER, 0),
+	/* container_allocate: h0 [ALLOC], a0 offset (bytes, page-aligned), a1
+	 * pages, a2 PM_ALLOC_* flags -> r0 pages allocated */
+	SYS_CONTAINER_ALLOCATE = SYS_OP(SYS_FAMILY_CONTAINER, 1),
+	/* container_deallocate: h0 [DEALLOC], a0 offset, a1 len (bytes) */
+	SYS_CONTAINER_DEALLOCATE = SYS_OP(SYS_FAMILY_CONTAINER, 2),
+	/* container_map: h0 [MAP], h1 space [MAP]; a0 hint, a1 offset, a2 len
+	 * (bytes), a3 prot, a4 VM_MAP_* flags -> r0 start.  prot's READ/WRITE/
+	 * EXEC each need that right on h1 (-MMK_EPERM, as SYS_VM_MAP); beyond
+	 * h0's READ/WRITE: physmem's -MMK_EACCES. */
+	SYS_CONTAINER_MAP = SYS_OP(SYS_FAMILY_CONTAINER, 3),
+	/* container_read: h0 [READ], a0 offset (any alignment), a1 len (1..8
+	 * bytes) -> r0 the bytes, first lowest */
+	SYS_CONTAINER_READ = SYS_OP(SYS_FAMILY_CONTAINER, 4),
+	/* container_write: h0 [WRITE], a0 offset, a1 len (1..8), a2 the bytes,
+	 * first lowest (bits above len bytes must be 0) */
+	SYS_CONTAINER_WRITE = SYS_OP(SYS_FAMILY_CONTAINER, 5),
+	/* container_share: h0 an owner handle [DERIVE] (a weak one:
+	 * -MMK_EINVAL), a0 rights (within
+	 * CAP_RIGHTS_CONTAINER_WEAK: -MMK_EINVAL; within h0's: -MMK_EPERM;
+	 * with READ, WRITE or MAP: else -MMK_EINVAL) -> H0 a weak handle with
+	 * a0, to grant to a server (SYS_CAP_GRANT) */
+	SYS_CONTAINER_SHARE = SYS_OP(SYS_FAMILY_CONTAINER, 6),
+	/* container_share_cancel: h0 a weak handle [DESTROY] (an owner
+	 * handle: -MMK_EINVAL): the server's maps through it go, and every
+	 * handle naming the weak object (the server's too) goes */
+	SYS_CONTAINER_CANCEL = SYS_OP(SYS_FAMILY_CONTAINER, 7),
+	/* container_destroy: h0 an owner handle [DESTROY] (a weak one:
+	 * -MMK_EINVAL): its frames are freed, its shares cancelled, and every
+	 * handle naming it goes (weak handles stay and answer -MMK_EIDRM) */
+	SYS_CONTAINER_DESTROY = SYS_OP(SYS_FAMILY_CONTAINER, 8),
+};
+
+/*
+ * Frame ownership (seed 002): the user-space memory manager owns the user
+ * frames and keeps the kernel supplied.  It holds the frame-manager handle
+ * (CAP_TYPE_FRAMES) that only the kernel can install
+ * (sys_task_install_frames).  a0 = count (1..SYS_FRAME_BATCH), a1..a<count>
+ * the frame numbers, the args after them 0 (-MMK_EINVAL otherwise); then
+ * phys's errors for the first bad frame (mmk/phys.h): -MMK_EINVAL (not
+ * RAM), -MMK_EEXIST (the receiver owns it already, or listed twice),
+ * -MMK_EBUSY (in use), -MMK_EPERM (GIVE only: the architecture forbids the
+ * kernel that frame).  All or nothing; each frame is zeroed as it moves.
+ */
+#define SYS_FRAME_BATCH 5u
+enum sys_frame_op {
+	/* phys_give_to_kernel: h0 frame manager [GIVE], a0 count, a1.. pfns */
+	SYS_FRAME_GIVE = SYS_OP(SYS_FAMILY_FRAME, 0),
+	/* phys_take_from_kernel: h0 frame manager [TAKE], a0 count, a1.. pfns */
+	SYS_FRAME_TAKE = SYS_OP(SYS_FAMILY_FRAME, 1),
+};
+
 /* ---- kernel objects ---- */
 
 struct sys;
@@ -223,6 +292,23 @@ struct sys_mop {
 	struct mop mop;
 };
 
+/* A container handles name: the owner's (share NULL: ref is an owner ref,
+ * destroyed with the last reference) or a weak one (share: the client's
+ * hold on the share, cancelled with the last reference unless it was;
+ * ref: the weak ref, put with the last reference). */
+struct sys_container {
+	struct sys_kobj k;
+	struct container_ref ref;
+	struct container_share *share; /* weak objects until cancelled; else NULL */
+	bool weak;
+};
+
+/* The frame manager: one per kernel install, naming the sys's phys. */
+struct sys_frames {
+	struct sys_kobj k;
+	struct phys *phys;
+};
+
 struct sys_task {
 	struct sys_kobj k;
 	struct cap_table table;  /* valid until the task is destroyed */
@@ -241,6 +327,8 @@ struct sys {
 	uint32_t next_mop_id;       /* ids of MOPs made here, from 1 */
 	uint64_t tasks, spaces, vmobjects; /* live objects by type */
 	uint64_t accounts, mops;
+	struct physmem *physmem;    /* NULL: containers are -MMK_ENOSYS */
+	uint64_t containers, frame_managers;
 	uint64_t requests, refused; /* statistics */
 };
 
@@ -260,6 +348,22 @@ int sys_fini(struct sys *s);
  * objects made through s live.
  */
 int sys_attach_accounts(struct sys *s, struct acct_system *acct, struct claims *claims);
+
+/*
+ * Give s the physmem the container family works on (it must outlive s or
+ * be detached first, and map into s's vm_system: pm->vm == s->vm); NULL
+ * detaches.  0; -MMK_EINVAL (pm->vm another vm_system); -MMK_EBUSY
+ * (nothing changed) while container objects made through s live.
+ */
+int sys_attach_physmem(struct sys *s, struct physmem *pm);
+
+/*
+ * Install a frame-manager handle with rights (within CAP_RIGHTS_FRAMES)
+ * in t's table: how a kernel names its user-space memory manager (seed
+ * 002).  0; -MMK_EPERM (t destroyed); -MMK_EINVAL (rights); cap_install's
+ * -MMK_EMFILE; -MMK_ENOMEM.  Nothing changes on error.
+ */
+int sys_task_install_frames(struct sys_task *t, cap_rights_t rights, cap_handle_t *out);
 
 /*
  * Install a root handle for account a with rights (within

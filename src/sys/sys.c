@@ -38,6 +38,8 @@ static const struct sys_op_family *const sys_families[SYS_FAMILY_COUNT] = {
 	[SYS_FAMILY_VM] = &sys_vm_family,
 	[SYS_FAMILY_ACCOUNT] = &sys_account_family,
 	[SYS_FAMILY_MOP] = &sys_mop_family,
+	[SYS_FAMILY_CONTAINER] = &sys_container_family,
+	[SYS_FAMILY_FRAME] = &sys_frame_family,
 };
 
 int sys_init(struct sys *s, struct vm_system *vm, struct kmalloc_heap *heap, uint32_t max_handles)
@@ -244,13 +246,23 @@ static int check_space_holds(struct sys *s, const char **why)
 	return 0;
 }
 
-/* A MOP or account object must name something live or dead, never nothing. */
+/* A MOP, account or container object must name something live or dead,
+ * never nothing; a weak container object's share is its weak ref's. */
 static int check_ownership(struct sys_kobj *k, const char **why)
 {
 	if (k->cap.ops == &sys_mop_ops)
 		return mop_check(&((struct sys_mop *)k)->mop, why);
 	if (k->cap.ops == &sys_account_ops && !((struct sys_account *)k)->acct)
 		return fail(why, "account object without an account");
+	if (k->cap.ops == &sys_container_ops) {
+		const struct sys_container *o = (const struct sys_container *)k;
+		if (!o->ref.c && !o->weak)
+			return fail(why, "owner container object without a container");
+		if (!o->weak && o->share)
+			return fail(why, "owner container object holding a share");
+		if (o->weak && o->share && o->ref.share != o->share)
+			return fail(why, "weak container object's share differs from its weak ref's");
+	}
 	return 0;
 }
 
@@ -259,7 +271,7 @@ static int check_locked(struct sys *s, const char **why)
 	int rc = cap_system_check(&s->caps, why);
 	if (rc)
 		return rc;
-	uint64_t n[5] = { 0, 0, 0, 0, 0 };
+	uint64_t n[7] = { 0, 0, 0, 0, 0, 0, 0 };
 	for (struct sys_kobj *k = s->kobjs; k; k = k->next) {
 		if ((k->next && k->next->prev != k) || (!k->prev && s->kobjs != k))
 			return fail(why, "object list links broken");
@@ -274,10 +286,13 @@ static int check_locked(struct sys *s, const char **why)
 		n[2] += k->cap.ops == &sys_vmobject_ops;
 		n[3] += k->cap.ops == &sys_account_ops;
 		n[4] += k->cap.ops == &sys_mop_ops;
+		n[5] += k->cap.ops == &sys_container_ops;
+		n[6] += k->cap.ops == &sys_frames_ops;
 		if ((rc = check_ownership(k, why)) != 0)
 			return rc;
 	}
-	if (n[0] != s->tasks || n[1] != s->spaces || n[2] != s->vmobjects || n[3] != s->accounts || n[4] != s->mops)
+	if (n[0] != s->tasks || n[1] != s->spaces || n[2] != s->vmobjects || n[3] != s->accounts || n[4] != s->mops ||
+	    n[5] != s->containers || n[6] != s->frame_managers)
 		return fail(why, "live object counts differ from the objects");
 	return check_space_holds(s, why);
 }

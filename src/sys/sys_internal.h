@@ -1,7 +1,8 @@
 /*
  * sys/sys_internal.h - the opcode table and what the handler files share.
  *
- * Each family file (sys_cap.c, sys_task.c, sys_vm.c, sys_acct.c, sys_mop.c)
+ * Each family file (sys_cap.c, sys_task.c, sys_vm.c, sys_acct.c, sys_mop.c,
+ * sys_container.c, sys_frame.c)
  * defines a struct sys_op_family: an array of struct sys_op indexed by
  * SYS_OP_INDEX.  An entry declares its name, handler, how many args it
  * reads, and for each handle argument the type and the rights it always
@@ -52,6 +53,8 @@ extern const struct sys_op_family sys_task_family;
 extern const struct sys_op_family sys_vm_family;
 extern const struct sys_op_family sys_account_family;
 extern const struct sys_op_family sys_mop_family;
+extern const struct sys_op_family sys_container_family;
+extern const struct sys_op_family sys_frame_family;
 
 /* ---- objects (sys.c) ---- */
 
@@ -84,15 +87,23 @@ extern const struct cap_ops sys_space_ops;
 extern const struct cap_ops sys_vmobject_ops;
 extern const struct cap_ops sys_account_ops;
 extern const struct cap_ops sys_mop_ops;
+extern const struct cap_ops sys_container_ops;
+extern const struct cap_ops sys_frames_ops;
 
 /* Account and MOP families: s has an account system and a claims manager. */
 bool sys_has_accounts(const struct sys *s);
+/* Container family: s has a physmem and accounts. */
+bool sys_has_physmem(const struct sys *s);
 /* A name argument (mmk/sys.h: up to 8 printable bytes, first lowest) into
  * out (NUL-terminated): 0 or -MMK_EINVAL. */
 int sys_name_arg(uint64_t a, char out[9]);
 /* Reply r0 limit, r1 charged, r2 donated, r3 available of a: 0, or
  * -MMK_EIDRM (nothing replied) when a is dead. */
 int sys_reply_usage(struct sys_call *call, struct mmk_account *a);
+
+/* prot must be VM_PROT_* bits (-MMK_EINVAL) and the space handle h must
+ * allow establishing it (PROT_READ needs READ, ...: -MMK_EPERM). */
+int sys_check_prot(struct cap_handle *h, uint64_t prot);
 
 /* A new space object around as (taken over), refs 0.  NULL: ENOMEM (as untouched). */
 struct sys_space *sys_space_new(struct sys *s, struct vm_space *as);
@@ -125,6 +136,14 @@ static inline struct sys_account *sys_account_of(struct cap_handle *h)
 static inline struct sys_mop *sys_mop_of(struct cap_handle *h)
 {
 	return (struct sys_mop *)sys_kobj_of(h->obj);
+}
+static inline struct sys_container *sys_container_of(struct cap_handle *h)
+{
+	return (struct sys_container *)sys_kobj_of(h->obj);
+}
+static inline struct sys_frames *sys_frames_of(struct cap_handle *h)
+{
+	return (struct sys_frames *)sys_kobj_of(h->obj);
 }
 
 #endif

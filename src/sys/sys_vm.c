@@ -82,8 +82,7 @@ static unsigned prot_for_rights(cap_rights_t r)
 	       ((r & CAP_RIGHT_EXEC) ? VM_PROT_EXEC : 0);
 }
 
-/* prot must be VM_PROT_* bits and h must allow establishing it. */
-static int check_prot(struct cap_handle *h, uint64_t prot)
+int sys_check_prot(struct cap_handle *h, uint64_t prot)
 {
 	if (prot & ~(uint64_t)VM_PROT_ALL)
 		return -MMK_EINVAL;
@@ -138,7 +137,7 @@ static int vm_map_op(struct sys_call *call)
 	const uint64_t *a = args_of(call);
 	if (a[3] > UINT32_MAX)
 		return -MMK_EINVAL;
-	int rc = check_prot(call->h[0], a[2]);
+	int rc = sys_check_prot(call->h[0], a[2]);
 	if (rc)
 		return rc;
 	unsigned max_prot = VM_PROT_ALL;
@@ -167,7 +166,7 @@ static int vm_unmap_op(struct sys_call *call)
 static int vm_protect_op(struct sys_call *call)
 {
 	const uint64_t *a = args_of(call);
-	int rc = check_prot(call->h[0], a[2]);
+	int rc = sys_check_prot(call->h[0], a[2]);
 	return rc ? rc : vm_protect(sys_space_of(call->h[0])->as, a[0], a[1], (unsigned)a[2]);
 }
 

@@ -1,11 +1,11 @@
 /*
  * sys_fixture.h - a booted PC (vm_fixture) with a kmalloc heap and a
  * struct sys with an account system and a claims manager attached, for the
- * tests of src/sys: request builders, the checkers run after every step
+ * tests of src/sys (and a physmem attached for containers): request builders, the checkers run after every step
  * (sys_check, kmalloc_check, the handle cache, phys_check, vm_check of
- * every space the sys made, acct_check, claims_check), and a text snapshot
- * of every table, object, layout, the account tree and the claims trie for
- * "nothing changed".
+ * every space the sys made, acct_check, claims_check, physmem_check), and a
+ * text snapshot of every table, object, layout, container, the account
+ * tree and the claims trie for "nothing changed".
  *
  * Hosted test code: libc and cmocka freely.
  */
@@ -28,6 +28,7 @@ struct sfx {
 	struct kmalloc_heap heap;
 	struct acct_system acct;
 	struct claims claims;  /* revoker: vm_revoke over the fixture's vm_system */
+	struct physmem pm;     /* containers, mapping into the fixture's vm_system */
 	struct sys sys;
 	uint64_t free0; /* free frames before the heap and sys: the leak baseline */
 };

@@ -40,7 +40,7 @@ static void test_dispatch_shape(void **state)
 	struct sfx *fx = sfx_new();
 	struct sys_task *t = sfx_task(fx);
 	const uint32_t unknown[] = { 0, SYS_OP(0, 1), SYS_OP(SYS_FAMILY_ACCOUNT, 3), SYS_OP(SYS_FAMILY_MOP, 6),
-				     SYS_OP(SYS_FAMILY_CONTAINER, 0), SYS_OP(SYS_FAMILY_CAP, 5),
+				     SYS_OP(SYS_FAMILY_CONTAINER, 9), SYS_OP(SYS_FAMILY_FRAME, 2), SYS_OP(SYS_FAMILY_CAP, 5),
 				     SYS_OP(SYS_FAMILY_VM, 10), SYS_OP(SYS_FAMILY_VM, 255), SYS_OP(200, 0),
 				     0xffffffffu, SYS_OP(SYS_FAMILY_COUNT, 0) };
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
@@ -663,7 +663,39 @@ static const struct op_shape shapes[] = {
 	{ SYS_MOP_CREATE, 2, 1 },     { SYS_MOP_CREATE, 2, 1 },      { SYS_MOP_CHILD, 2, 1 },
 	{ SYS_MOP_CLAIM, 2, 1 },      { SYS_MOP_CLAIM, 2, 1 },       { SYS_MOP_RELEASE, 2, 1 },
 	{ SYS_MOP_RELEASE, 2, 1 },    { SYS_MOP_DESTROY, 0, 1 },     { SYS_MOP_USAGE, 0, 1 },
+	{ SYS_CONTAINER_CREATE, 0, 1 },     { SYS_CONTAINER_CREATE, 0, 1 }, { SYS_CONTAINER_ALLOCATE, 3, 1 },
+	{ SYS_CONTAINER_ALLOCATE, 3, 1 },   { SYS_CONTAINER_DEALLOCATE, 2, 1 }, { SYS_CONTAINER_MAP, 5, 2 },
+	{ SYS_CONTAINER_READ, 2, 1 },       { SYS_CONTAINER_WRITE, 3, 1 },  { SYS_CONTAINER_SHARE, 1, 1 },
+	{ SYS_CONTAINER_CANCEL, 0, 1 },     { SYS_CONTAINER_DESTROY, 0, 1 },
+	{ SYS_FRAME_GIVE, 6, 1 },           { SYS_FRAME_TAKE, 6, 1 },       { SYS_FRAME_TAKE, 6, 1 },
 };
+
+/* The frames the fuzz gives and takes: free user frames of the DMA zone
+ * (which the other zones' allocations leave alone), so that some requests
+ * succeed.  The kernel allocates its own free frames first, so a given
+ * frame is often taken by a slab and refused back (EBUSY) until freed:
+ * the pool is large enough to outlast that. */
+#define FUZZ_FRAMES 64
+static pfn_t fuzz_frames[FUZZ_FRAMES];
+
+static void pick_fuzz_frames(struct sfx *fx)
+{
+	struct phys *ph = &fx->vm.s.phys;
+	int n = 0;
+	for (pfn_t p = ph->base_pfn + 1024; n < FUZZ_FRAMES && p < ph->end_pfn; p++)
+		if (phys_owner_of(ph, p) == MMK_OWNER_NONE)
+			fuzz_frames[n++] = p;
+	assert_int_equal(n, FUZZ_FRAMES);
+}
+
+/* Take back what the fuzz left with the kernel, free on its lists (the
+ * leak baseline counts user space's free frames). */
+static void return_fuzz_frames(struct sfx *fx)
+{
+	for (int i = 0; i < FUZZ_FRAMES; i++)
+		if (phys_owner_of(&fx->vm.s.phys, fuzz_frames[i]) == MMK_OWNER_KERNEL)
+			(void)phys_take_from_kernel(&fx->vm.s.phys, &fuzz_frames[i], 1);
+}
 
 static uint64_t fuzz_arg(uint64_t *seed)
 {
@@ -687,15 +719,52 @@ static uint64_t fuzz_arg(uint64_t *seed)
 /* Arguments of the account and MOP calls: mostly well formed (small
  * limits, no name, ranges in the claims reservation), so that requests get
  * past the argument checks and reach the rules; sometimes anything. */
+static uint64_t fuzz_container_arg(uint64_t *seed, uint32_t op, int i);
+
 static uint64_t fuzz_own_arg(uint64_t *seed, uint32_t op, int i)
 {
 	if (kfx_rand(seed) % 4 == 0)
 		return fuzz_arg(seed);
+	if (SYS_OP_FAMILY(op) == SYS_FAMILY_CONTAINER)
+		return fuzz_container_arg(seed, op, i);
+	if (SYS_OP_FAMILY(op) == SYS_FAMILY_FRAME)
+		return i == 0 ? 1 + kfx_rand(seed) % 2 * (kfx_rand(seed) % SYS_FRAME_BATCH)
+			      : fuzz_frames[kfx_rand(seed) % FUZZ_FRAMES];
 	if (op == SYS_MOP_CLAIM || op == SYS_MOP_RELEASE)
 		return i == 0 ? SFX_CLAIMS_BASE + (kfx_rand(seed) % 48) * PG : (1 + kfx_rand(seed) % 8) * PG;
 	if (i == 1)
 		return kfx_rand(seed) % 4 ? 0 : 0x6d; /* "m" */
 	return 1 + kfx_rand(seed) % 64;
+}
+
+/* Container arguments: offsets and lengths in the first 16 pages, a few
+ * pages to allocate, 1..8 bytes to read or write, weak rights to share,
+ * READ/WRITE protections to map. */
+static uint64_t fuzz_container_arg(uint64_t *seed, uint32_t op, int i)
+{
+	uint64_t pages = kfx_rand(seed) % 16;
+	switch (op) {
+	case SYS_CONTAINER_ALLOCATE:
+		return i == 0 ? pages * PG : i == 1 ? 1 + kfx_rand(seed) % 4 : kfx_rand(seed) % 4 == 0;
+	case SYS_CONTAINER_DEALLOCATE: return i == 0 ? pages * PG : (1 + kfx_rand(seed) % 4) * PG;
+	case SYS_CONTAINER_READ:
+	case SYS_CONTAINER_WRITE:
+		return i == 0 ? pages * PG + kfx_rand(seed) % 16 : i == 1 ? 1 + kfx_rand(seed) % 8 : kfx_rand(seed) % 256;
+	case SYS_CONTAINER_SHARE: return CAP_RIGHTS_CONTAINER_WEAK & (cap_rights_t)kfx_rand(seed);
+	case SYS_CONTAINER_MAP:
+		return i == 1 ? pages * PG : i == 2 ? (1 + kfx_rand(seed) % 4) * PG : i == 3 ? 1 + kfx_rand(seed) % 3 : 0;
+	default: return 0;
+	}
+}
+
+/* The type of handle h of a request of op gets, mostly: the family's own. */
+static enum cap_type fuzz_own_type(uint32_t op, int h)
+{
+	if (op == SYS_MOP_CREATE || op == SYS_CONTAINER_CREATE || SYS_OP_FAMILY(op) == SYS_FAMILY_ACCOUNT)
+		return CAP_TYPE_ACCOUNT;
+	if (SYS_OP_FAMILY(op) == SYS_FAMILY_CONTAINER)
+		return h == 1 ? CAP_TYPE_SPACE : CAP_TYPE_CONTAINER;
+	return SYS_OP_FAMILY(op) == SYS_FAMILY_FRAME ? CAP_TYPE_FRAMES : CAP_TYPE_MOP;
 }
 
 /* Half the time a handle of the caller's naming an object of type (the
@@ -725,6 +794,22 @@ static cap_handle_t fuzz_typed_handle(uint64_t *seed, struct sys_task *t, enum c
 	for (uint32_t i = 0;; i++)
 		if (t->table.slots[i] && t->table.slots[i]->obj->ops->type == type && pick-- == 0)
 			return (cap_handle_t)i;
+}
+
+/* The kernel gives a live task that lost its frame-manager handles (a
+ * random close or revoke) a new one, so frame requests keep reaching
+ * phys. */
+static void supply_frame_manager(struct sfx *fx, struct sys_task *t)
+{
+	if (t->dead)
+		return;
+	for (uint32_t i = 0; i < t->table.capacity; i++)
+		if (t->table.slots[i] && t->table.slots[i]->obj->ops->type == CAP_TYPE_FRAMES)
+			return;
+	cap_handle_t h;
+	int rc = sys_task_install_frames(t, CAP_RIGHTS_FRAMES, &h);
+	assert_true(rc == 0 || rc == -MMK_EMFILE);
+	sfx_check(fx);
 }
 
 static bool known_error(int rc)
@@ -763,10 +848,17 @@ static void test_fuzz(void **state)
 	for (int i = 0; i < NT; i++)
 		for (int j = 0; j < NT; j++)
 			task_handle(fx, t[i], t[(i + j + 1) % NT], j == NT - 1 ? CAP_RIGHTS_TASK : CAP_RIGHT_WRITE);
-	for (int i = 0; i < NT; i++)
+	for (int i = 0; i < NT; i++) {
 		assert_int_equal(sfx_root_account(fx, t[i]), NT + 1); /* accounts and MOPs grow from here */
-	uint64_t seed = 0xf022ed5eedull, ok = 0, by_rc[128] = { 0 }, ok_own = 0;
+		cap_handle_t fm;
+		assert_int_equal(sys_task_install_frames(t[i], CAP_RIGHTS_FRAMES, &fm), 0);
+	}
+	pick_fuzz_frames(fx);
+	uint64_t seed = 0xf022ed5eeeull, ok = 0, by_rc[128] = { 0 }, ok_own = 0, ok_container = 0, ok_frame = 0;
 	for (int step = 0; step < STEPS; step++) {
+		if (step % 100 == 0)
+			for (int i = 0; i < NT; i++)
+				supply_frame_manager(fx, t[i]);
 		struct sys_task *caller = t[kfx_rand(&seed) % NT];
 		for (int k = 0; k < NT && caller->dead; k++)
 			caller = t[(k + 1) % NT]; /* a destroyed task only hears EPERM: ask a live one */
@@ -775,7 +867,7 @@ static void test_fuzz(void **state)
 		const struct op_shape *sh = &shapes[kfx_rand(&seed) % (sizeof(shapes) / sizeof(shapes[0]))];
 		bool junk = kfx_rand(&seed) % 10 == 0;
 		q.op = junk && kfx_rand(&seed) % 2 ? (uint32_t)kfx_rand(&seed) % 0x800 : sh->op;
-		bool own = SYS_OP_FAMILY(q.op) == SYS_FAMILY_ACCOUNT || SYS_OP_FAMILY(q.op) == SYS_FAMILY_MOP;
+		bool own = SYS_OP_FAMILY(q.op) >= SYS_FAMILY_ACCOUNT && SYS_OP_FAMILY(q.op) <= SYS_FAMILY_FRAME;
 		for (int i = 0; i < SYS_NARGS; i++)
 			q.args[i] = i < sh->nargs && own ? fuzz_own_arg(&seed, q.op, i)
 				    : i < sh->nargs || (junk && kfx_rand(&seed) % 3 == 0) ? fuzz_arg(&seed)
@@ -783,11 +875,11 @@ static void test_fuzz(void **state)
 		for (int i = 0; i < SYS_NHANDLES; i++)
 			q.handles[i] = i < sh->nhandles || (junk && kfx_rand(&seed) % 3 == 0) ? fuzz_handle(&seed)
 											     : CAP_HANDLE_NONE;
-		if (own && sh->nhandles)
-			q.handles[0] = fuzz_typed_handle(&seed, caller,
-							 q.op == SYS_MOP_CREATE || SYS_OP_FAMILY(q.op) == SYS_FAMILY_ACCOUNT
-								 ? CAP_TYPE_ACCOUNT
-								 : CAP_TYPE_MOP);
+		if (SYS_OP_FAMILY(q.op) == SYS_FAMILY_FRAME && q.args[0] <= SYS_FRAME_BATCH && kfx_rand(&seed) % 8)
+			for (uint64_t i = q.args[0] + 1; i < SYS_NARGS; i++)
+				q.args[i] = 0; /* mostly a well-formed list */
+		for (int i = 0; own && i < sh->nhandles; i++)
+			q.handles[i] = fuzz_typed_handle(&seed, caller, fuzz_own_type(q.op, i));
 		q.flags = junk && kfx_rand(&seed) % 4 == 0 ? (uint32_t)kfx_rand(&seed) : 0;
 		char *before = sfx_state(fx);
 		struct sys_reply r;
@@ -802,6 +894,8 @@ static void test_fuzz(void **state)
 		} else {
 			ok++;
 			ok_own += SYS_OP_FAMILY(q.op) == SYS_FAMILY_ACCOUNT || SYS_OP_FAMILY(q.op) == SYS_FAMILY_MOP;
+			ok_container += SYS_OP_FAMILY(q.op) == SYS_FAMILY_CONTAINER;
+			ok_frame += SYS_OP_FAMILY(q.op) == SYS_FAMILY_FRAME;
 		}
 		free(before);
 	}
@@ -821,8 +915,14 @@ static void test_fuzz(void **state)
 	       (unsigned long long)fx->sys.accounts, (unsigned long long)fx->sys.mops,
 	       (unsigned long long)fx->claims.pages[CLAIM_CLAIMED]);
 	assert_true(ok > STEPS / 10);
+	printf("fuzz: %llu container and %llu frame requests done; %llu containers, %llu pages in them at the end\n",
+	       (unsigned long long)ok_container, (unsigned long long)ok_frame, (unsigned long long)fx->sys.containers,
+	       (unsigned long long)fx->pm.frame_pages);
 	assert_true(ok_own > 20);
+	assert_true(ok_container > 20);
+	assert_true(ok_frame > 5);
 	destroy_every_task(fx);
+	return_fuzz_frames(fx);
 	for (int i = 0; i < NT; i++)
 		sys_task_release(t[i]);
 	sfx_check(fx);
