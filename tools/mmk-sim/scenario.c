@@ -8,48 +8,21 @@
  * The world: a kmalloc heap, an account system whose root guarantees the
  * whole claims reservation (SCN_RES_SIZE bytes from 0, one frame per
  * page), a claims manager over that reservation revoking through the VM,
- * and a struct sys.  Revocation batches are the memory manager's own work,
- * not a request, so `revoke` calls claims_revoke_batch directly.  After
- * every line the checkers run (sys_check, acct_check, claims_check); at
- * the end the world is torn down and the free frames must be back.
+ * a physmem for the container words (scenario_physmem.c) and a struct sys.
+ * Revocation batches and compaction passes are the memory manager's own
+ * work, not requests, so `revoke` and `compact` call claims_revoke_batch
+ * and physmem_compact directly.  After every line the checkers run
+ * (sys_check, acct_check, claims_check, physmem_check); at the end the
+ * world is torn down and the free frames must be back.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <mmk/errno.h>
-#include <mmk/kmalloc.h>
-#include <mmk/sys.h>
 
 #include "scenario.h"
-
-#define SCN_RES_SIZE (4ull << 30)  /* the claims reservation: [0, 4 GiB) */
-#define SCN_MAX_NAMES 256u
-#define SCN_MAX_HANDLES 1024u
-#define SCN_MAX_TOKENS 5
-
-struct scn_name {
-	char name[9];
-	cap_handle_t h;   /* CAP_HANDLE_NONE once destroyed or closed */
-	bool mop;
-};
-
-struct scn {
-	struct sim_system *s;
-	FILE *out;
-	const char *path;
-	unsigned lineno;
-	struct kmalloc_heap heap;
-	struct acct_system acct;
-	struct claims claims;
-	struct sys sys;
-	struct sys_task *pm;   /* the process manager */
-	cap_handle_t root;     /* its handle to the root account */
-	struct scn_name names[SCN_MAX_NAMES];
-	unsigned nnames;
-	uint64_t frames0;
-	int status;            /* 1 once a checker failed */
-};
+#include "scenario_internal.h"
 
 /* ---- the world ---- */
 
@@ -61,7 +34,9 @@ static int world_up(struct scn *w)
 	    acct_system_init(&w->acct, &w->s->phys, SCN_RES_SIZE >> MMK_PAGE_SHIFT) ||
 	    claims_init(&w->claims, &w->s->phys, 0, SCN_RES_SIZE, claims_vm_revoker, &w->s->vm) ||
 	    sys_init(&w->sys, &w->s->vm, &w->heap, SCN_MAX_HANDLES) ||
-	    sys_attach_accounts(&w->sys, &w->acct, &w->claims) || sys_task_create(&w->sys, &w->pm) ||
+	    physmem_init(&w->physmem, &w->s->phys, &w->s->vm) ||
+	    sys_attach_accounts(&w->sys, &w->acct, &w->claims) || sys_attach_physmem(&w->sys, &w->physmem) ||
+	    sys_task_create(&w->sys, &w->pm) ||
 	    sys_task_install_account(w->pm, acct_root(&w->acct), CAP_RIGHTS_ACCOUNT, &w->root)) {
 		fprintf(stderr, "mmk-sim: cannot set up the scenario's world\n");
 		return -1;
@@ -72,7 +47,8 @@ static int world_up(struct scn *w)
 static void checkers(struct scn *w)
 {
 	const char *why = NULL;
-	if (sys_check(&w->sys, &why) || acct_check(&w->acct, &why) || claims_check(&w->claims, &why)) {
+	if (sys_check(&w->sys, &why) || acct_check(&w->acct, &why) || claims_check(&w->claims, &why) ||
+	    physmem_check(&w->physmem, &why)) {
 		fprintf(stderr, "%s:%u: checker: %s\n", w->path, w->lineno, why ? why : "?");
 		w->status = 1;
 	}
@@ -84,6 +60,8 @@ static void world_down(struct scn *w)
 	sys_task_destroy(w->pm);
 	sys_task_release(w->pm);
 	int rc = sys_fini(&w->sys);
+	if (!rc)
+		rc = physmem_fini(&w->physmem);
 	if (!rc)
 		rc = acct_system_fini(&w->acct);
 	while (!rc && claims_queued_ranges(&w->claims))
@@ -117,19 +95,19 @@ static void print_state(struct scn *w)
 
 /* ---- script words ---- */
 
-static int script_error(struct scn *w, const char *what, const char *tok)
+int scn_script_error(struct scn *w, const char *what, const char *tok)
 {
 	fprintf(stderr, "%s:%u: %s%s%s\n", w->path, w->lineno, what, tok ? ": " : "", tok ? tok : "");
 	return -1;
 }
 
-static int number(struct scn *w, const char *tok, uint64_t *v)
+int scn_number(struct scn *w, const char *tok, uint64_t *v)
 {
 	char *end;
 	errno = 0;
 	*v = strtoull(tok, &end, 0);
 	if (errno || end == tok || *end || tok[0] == '-')
-		return script_error(w, "not a number", tok);
+		return scn_script_error(w, "not a number", tok);
 	return 0;
 }
 
@@ -141,31 +119,41 @@ static struct scn_name *find(struct scn *w, const char *name)
 	return NULL;
 }
 
-static int known(struct scn *w, const char *name, struct scn_name **out)
+/* Any kind: a handle of the wrong type is the request's to refuse (the
+ * scripts test exactly that). */
+int scn_known(struct scn *w, const char *name, struct scn_name **out)
 {
 	*out = find(w, name);
-	return *out ? 0 : script_error(w, "no account or MOP of that name", name);
+	return *out ? 0 : scn_script_error(w, "nothing of that name", name);
 }
 
 /* A new name: up to 8 characters sys accepts (mmk/sys.h), not used yet. */
-static int fresh(struct scn *w, const char *name, uint64_t *packed)
+int scn_fresh(struct scn *w, const char *name, uint64_t *packed)
 {
 	size_t len = strlen(name);
 	if (len == 0 || len > 8)
-		return script_error(w, "names are 1 to 8 characters", name);
+		return scn_script_error(w, "names are 1 to 8 characters", name);
 	if (find(w, name))
-		return script_error(w, "name already used", name);
+		return scn_script_error(w, "name already used", name);
 	if (w->nnames == SCN_MAX_NAMES)
-		return script_error(w, "too many names", NULL);
+		return scn_script_error(w, "too many names", NULL);
 	*packed = 0;
 	for (size_t i = 0; i < len; i++)
 		*packed |= (uint64_t)(unsigned char)name[i] << (8 * i);
 	return 0;
 }
 
+struct scn_name *scn_add(struct scn *w, const char *name, cap_handle_t h, enum scn_kind kind)
+{
+	struct scn_name *e = &w->names[w->nnames++];
+	*e = (struct scn_name){ .h = h, .kind = kind };
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	return e;
+}
+
 /* ---- calls ---- */
 
-static struct sys_request request(uint32_t op, cap_handle_t h0, uint64_t a0, uint64_t a1)
+struct sys_request scn_request(uint32_t op, cap_handle_t h0, uint64_t a0, uint64_t a1)
 {
 	struct sys_request q;
 	memset(&q, 0, sizeof(q));
@@ -179,7 +167,7 @@ static struct sys_request request(uint32_t op, cap_handle_t h0, uint64_t a0, uin
 }
 
 /* Send q; print the result after the line already printed. */
-static int call(struct scn *w, const struct sys_request *q, struct sys_reply *r)
+int scn_call(struct scn *w, const struct sys_request *q, struct sys_reply *r)
 {
 	int rc = sys_dispatch(w->pm, q, r);
 	fprintf(w->out, "%s", rc ? mmk_strerror(rc) : "OK");
@@ -191,30 +179,28 @@ static int call(struct scn *w, const struct sys_request *q, struct sys_reply *r)
 static int make(struct scn *w, uint32_t op, cap_handle_t parent, const char *name, const char *amount)
 {
 	uint64_t packed, n;
-	if (fresh(w, name, &packed) || number(w, amount, &n))
+	if (scn_fresh(w, name, &packed) || scn_number(w, amount, &n))
 		return -1;
-	struct sys_request q = request(op, parent, n, packed);
+	struct sys_request q = scn_request(op, parent, n, packed);
 	struct sys_reply r;
-	if (call(w, &q, &r) == 0) {
-		struct scn_name *e = &w->names[w->nnames++];
-		snprintf(e->name, sizeof(e->name), "%s", name);
-		e->h = r.handles[0];
-		e->mop = op == SYS_MOP_CREATE || op == SYS_MOP_CHILD;
-		if (e->mop)
+	if (scn_call(w, &q, &r) == 0) {
+		bool mop = op == SYS_MOP_CREATE || op == SYS_MOP_CHILD;
+		scn_add(w, name, r.handles[0], mop ? SCN_MOP : SCN_ACCOUNT);
+		if (mop)
 			fprintf(w->out, " #%llu", (unsigned long long)r.results[0]);
 	}
 	return 0;
 }
 
-static int range_call(struct scn *w, uint32_t op, char **tok)
+int scn_range_call(struct scn *w, uint32_t op, char **tok)
 {
 	struct scn_name *m;
 	uint64_t start, len;
-	if (known(w, tok[1], &m) || number(w, tok[2], &start) || number(w, tok[3], &len))
+	if (scn_known(w, tok[1], &m) || scn_number(w, tok[2], &start) || scn_number(w, tok[3], &len))
 		return -1;
-	struct sys_request q = request(op, m->h, start, len);
+	struct sys_request q = scn_request(op, m->h, start, len);
 	struct sys_reply r;
-	call(w, &q, &r);
+	scn_call(w, &q, &r);
 	return 0;
 }
 
@@ -222,14 +208,17 @@ static int range_call(struct scn *w, uint32_t op, char **tok)
 static int object_call(struct scn *w, const char *verb, const char *name)
 {
 	struct scn_name *e;
-	if (known(w, name, &e))
+	if (scn_known(w, name, &e))
 		return -1;
-	uint32_t op = strcmp(verb, "close") == 0 ? SYS_CAP_CLOSE
-		      : strcmp(verb, "destroy") == 0 ? (e->mop ? SYS_MOP_DESTROY : SYS_ACCOUNT_DESTROY)
-						       : (e->mop ? SYS_MOP_USAGE : SYS_ACCOUNT_USAGE);
-	struct sys_request q = request(op, e->h, 0, 0);
+	static const uint32_t destroy[] = { [SCN_ACCOUNT] = SYS_ACCOUNT_DESTROY, [SCN_MOP] = SYS_MOP_DESTROY,
+					    [SCN_CONTAINER] = SYS_CONTAINER_DESTROY };
+	uint32_t op = strcmp(verb, "close") == 0     ? SYS_CAP_CLOSE
+		      : strcmp(verb, "destroy") == 0 ? destroy[e->kind]
+		      : e->kind == SCN_MOP	     ? SYS_MOP_USAGE
+						     : SYS_ACCOUNT_USAGE;
+	struct sys_request q = scn_request(op, e->h, 0, 0);
 	struct sys_reply r;
-	if (call(w, &q, &r) != 0)
+	if (scn_call(w, &q, &r) != 0)
 		return 0;
 	if (op == SYS_MOP_USAGE || op == SYS_ACCOUNT_USAGE)
 		fprintf(w->out, " limit=%llu charged=%llu donated=%llu available=%llu",
@@ -261,26 +250,40 @@ static int run_line(struct scn *w, char **tok, int ntok)
 		int ntok;
 	} arity[] = { { "account", 3 }, { "split", 4 }, { "mop", 4 },	   { "child", 4 },  { "claim", 4 },
 		      { "release", 4 }, { "destroy", 2 }, { "close", 2 }, { "usage", 2 }, { "revoke", 1 },
-		      { "print", 1 } };
+		      { "print", 1 },	{ "container", 3 }, { "allocate", 4 }, { "deallocate", 4 }, { "interleave", 4 },
+		      { "verify", 2 },	{ "frag", 1 },	    { "compact", 2 } };
 	size_t i = 0;
 	while (i < sizeof(arity) / sizeof(arity[0]) && strcmp(arity[i].cmd, cmd) != 0)
 		i++;
 	if (i == sizeof(arity) / sizeof(arity[0]))
-		return script_error(w, "unknown command", cmd);
+		return scn_script_error(w, "unknown command", cmd);
 	if (ntok != arity[i].ntok)
-		return script_error(w, "wrong number of arguments for", cmd);
+		return scn_script_error(w, "wrong number of arguments for", cmd);
 	if (strcmp(cmd, "account") == 0)
 		return make(w, SYS_ACCOUNT_SPLIT, w->root, tok[1], tok[2]);
 	if (strcmp(cmd, "split") == 0)
-		return known(w, tok[1], &p) ? -1 : make(w, SYS_ACCOUNT_SPLIT, p->h, tok[2], tok[3]);
+		return scn_known(w, tok[1], &p) ? -1 : make(w, SYS_ACCOUNT_SPLIT, p->h, tok[2], tok[3]);
 	if (strcmp(cmd, "mop") == 0)
-		return known(w, tok[2], &p) ? -1 : make(w, SYS_MOP_CREATE, p->h, tok[1], tok[3]);
+		return scn_known(w, tok[2], &p) ? -1 : make(w, SYS_MOP_CREATE, p->h, tok[1], tok[3]);
 	if (strcmp(cmd, "child") == 0)
-		return known(w, tok[2], &p) ? -1 : make(w, SYS_MOP_CHILD, p->h, tok[1], tok[3]);
+		return scn_known(w, tok[2], &p) ? -1 : make(w, SYS_MOP_CHILD, p->h, tok[1], tok[3]);
 	if (strcmp(cmd, "claim") == 0 || strcmp(cmd, "release") == 0)
-		return range_call(w, cmd[0] == 'c' ? SYS_MOP_CLAIM : SYS_MOP_RELEASE, tok);
+		return scn_range_call(w, cmd[0] == 'c' ? SYS_MOP_CLAIM : SYS_MOP_RELEASE, tok);
 	if (strcmp(cmd, "revoke") == 0) {
 		revoke(w);
+		return 0;
+	}
+	static const struct {
+		const char *cmd;
+		int (*run)(struct scn *, char **);
+	} physmem_words[] = { { "container", scn_container },	{ "allocate", scn_allocate },
+			      { "deallocate", scn_deallocate }, { "interleave", scn_interleave },
+			      { "verify", scn_verify },		{ "compact", scn_compact } };
+	for (size_t k = 0; k < sizeof(physmem_words) / sizeof(physmem_words[0]); k++)
+		if (strcmp(cmd, physmem_words[k].cmd) == 0)
+			return physmem_words[k].run(w, tok);
+	if (strcmp(cmd, "frag") == 0) {
+		scn_frag(w);
 		return 0;
 	}
 	if (strcmp(cmd, "print") == 0) {
@@ -322,7 +325,7 @@ static int run_script(struct scn *w, FILE *in)
 		if (ntok == 0)
 			continue;
 		if (ntok > SCN_MAX_TOKENS) {
-			rc = script_error(w, "too many words", NULL);
+			rc = scn_script_error(w, "too many words", NULL);
 			break;
 		}
 		char *hash = strpbrk(shown, "#\r\n");

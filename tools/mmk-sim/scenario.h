@@ -1,7 +1,7 @@
 /*
- * scenario.h - mmk-sim's scenario mode: a small script of account, MOP and
- * claim calls run through sys_dispatch by a process-manager task holding
- * the root account (issue 5, item 7).
+ * scenario.h - mmk-sim's scenario mode: a small script of account, MOP,
+ * claim and container calls run through sys_dispatch by a process-manager
+ * task holding the root account (issue 5, item 7; issue 6, item 6).
  *
  * Script: one call per line; '#' starts a comment; blank lines are
  * skipped.  NAME is up to 8 printable characters (it becomes the account's
@@ -20,6 +20,20 @@
  *   revoke                       run one revocation batch
  *   print                        print the claims trie, the account tree
  *                                and the revocation queue
+ *
+ * Containers (seed 001's physmem; scenario_physmem.c), OFFSET and LEN in
+ * bytes:
+ *   container NAME ACCOUNT       an empty container charging ACCOUNT
+ *   allocate C OFFSET PAGES      allocate PAGES pages at OFFSET
+ *   deallocate C OFFSET LEN      deallocate [OFFSET, OFFSET + LEN)
+ *   interleave A B PAGES         pages 0..PAGES-1 one at a time to A and B
+ *                                in turn (their frames alternate), each
+ *                                holding its index; stops at a refusal
+ *   verify C                     the pages interleave gave C still hold
+ *                                their index (a difference fails the run)
+ *   frag                         free blocks per order, the largest one
+ *   compact ORDER                a compaction pass for blocks of ORDER
+ *   destroy C                    destroy the container, freeing its frames
  *
  * Each call prints its line number, the line and its result (OK or the
  * error's name); at the end everything is printed once more, every
