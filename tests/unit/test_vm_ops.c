@@ -1206,6 +1206,35 @@ static void test_brk(void **state)
 	VMFX_EQ(fx, rd(fx, HEAP + PG + 100), 0);
 }
 
+/* The heap's new VMA starts clean: brk_grow sets only the fields a heap
+ * VMA needs and relies on the VMA cache zeroing (KMEM_ZERO), so the struct
+ * the cache hands out next is first filled with ones and freed; none of
+ * that may show through (flags, object, amap, offset, name). */
+static void test_brk_new_vma_is_clean(void **state)
+{
+	struct vmfx *fx = *state;
+	struct vm_space *as = space(fx);
+	vaddr_t b;
+	vm_brk_init(as, HEAP);
+	vmfx_op(fx, "a garbage vm_area struct on top of the cache");
+	struct kmem_cache *vc = &fx->s.vm.vma_cache;
+	void *junk = kmem_cache_alloc(vc);
+	VMFX_TRUE(fx, junk != NULL);
+	memset(junk, 0xff, sizeof(struct vm_area));
+	VMFX_EQ(fx, kmem_cache_free(vc, junk), 0);
+	vmfx_op(fx, "grow the heap: a fresh private anonymous VMA");
+	vm_brk(as, HEAP + 2 * PG, &b);
+	VMFX_EQ(fx, b, HEAP + 2 * PG);
+	const struct vm_area *v = vm_search(as, HEAP);
+	VMFX_TRUE(fx, v != NULL);
+	VMFX_EQ(fx, v->flags, 0);
+	VMFX_TRUE(fx, v->object == NULL && v->amap == NULL && v->offset == 0 && v->name == NULL);
+	vmfx_check(fx);
+	VMFX_TRUE(fx, strcmp(vm_area_name(as, v), "[heap]") == 0);
+	VMFX_EQ(fx, rd(fx, HEAP + 100), 0);
+	vmfx_check(fx);
+}
+
 static void test_brk_refused_by_next_mapping(void **state)
 {
 	struct vmfx *fx = *state;
@@ -1765,6 +1794,7 @@ int main(void)
 		T(test_remap_errors),
 		T(test_remap_fixed_below_min_addr),
 		T(test_brk),
+		T(test_brk_new_vma_is_clean),
 		T(test_brk_refused_by_next_mapping),
 		T(test_madvise_dontneed),
 		T(test_madvise_fork_flags_split_merge),
