@@ -39,10 +39,13 @@ bench:
 	@cmake --build build -j $(JOBS) --target mmk-bench
 	./build/mmk-bench
 
+# The user programs go to the kernel as Multiboot modules, one ELF file each.
+QEMU_MODULES = $(foreach p,$(basename $(notdir $(wildcard kernel/user/prog_*.c))),--module build/kernel/user/$(p).elf)
+
 qemu: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build -j $(JOBS) --target mmk-kernel
-	scripts/qemu-run.sh --check build/kernel/mmk-kernel
+	scripts/qemu-run.sh --check $(QEMU_MODULES) build/kernel/mmk-kernel
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -25,6 +25,15 @@
 #define KERNEL_EXIT_CRASH 3u /* status 7: an unexpected kernel trap */
 
 #define BOOT_MAX_RANGES 64
+#define BOOT_MAX_MODULES 16
+
+/* A Multiboot module: a file the boot loader put in RAM (QEMU's -initrd
+ * "a,b,c"), reserved as boot data for good, so its bytes stay valid. */
+struct boot_module {
+	const char *string;     /* the loader's string for it (QEMU: the file's path), or "" */
+	const void *bytes;      /* [bytes, bytes + len) through the direct map */
+	uint64_t len;
+};
 
 struct boot_map {
 	struct mmk_mem_range ranges[BOOT_MAX_RANGES];
@@ -32,6 +41,8 @@ struct boot_map {
 	paddr_t ram_top;        /* end of the highest usable range */
 	const char *cmdline;    /* through the direct map, or "" */
 	size_t boot_ranges;     /* ranges reserved for the image and boot data */
+	struct boot_module modules[BOOT_MAX_MODULES];
+	size_t nmodules;
 };
 
 struct kernel {
@@ -54,6 +65,11 @@ extern struct kernel kernel;
  * map (RAM, holes, the kernel image and every piece of boot data as
  * reserved).  0, or -MMK_EINVAL with a message printed. */
 int boot_map_build(uint32_t magic, paddr_t mbi_pa, struct boot_map *map);
+
+/* The module whose file is called name: the last component of the first
+ * word of its string, less a ".elf" suffix ("/build/user/prog_caps.elf
+ * args" is prog_caps).  NULL when no module has that name. */
+const struct boot_module *boot_module_find(const struct boot_map *map, const char *name);
 
 /* clock.c: measure the TSC against the PIT (8254) once. */
 uint64_t clock_calibrate_tsc(void);

@@ -63,6 +63,8 @@ static void print_boot_map(const struct boot_map *map)
 		const struct mmk_mem_range *r = &map->ranges[i];
 		kprintf("  [0x%09lx, 0x%09lx) %s\n", r->base, r->base + r->len, names[r->type <= 3 ? r->type : 0]);
 	}
+	for (size_t i = 0; i < map->nmodules; i++)
+		kprintf("  module \"%s\": %lu bytes\n", map->modules[i].string, map->modules[i].len);
 }
 
 static void memory_init(uint32_t magic, uint32_t mbi_pa)

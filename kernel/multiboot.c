@@ -10,7 +10,10 @@
  * memory map, the command line (QEMU puts it right after the kernel image),
  * the module list, each module and its string.  The first page (real-mode
  * interrupt table and BIOS data) is reserved too, so no frame has physical
- * address 0.
+ * address 0.  The modules are also listed in the map (bytes, length and
+ * string through the direct map): the user programs come as modules, one
+ * ELF executable each, found by file name (boot_module_find).  A module
+ * whose end lies below its start is reported and ignored.
  */
 #include <mmk/errno.h>
 
@@ -82,6 +85,16 @@ static void add_boot(struct boot_map *map, paddr_t base, uint64_t len)
 
 static uint64_t string_bytes(paddr_t pa) { return strlen(early_map(pa)) + 1; }
 
+static void list_module(struct boot_map *map, const struct mb_module *m)
+{
+	const char *string = m->string ? early_map(m->string) : "";
+	if (map->nmodules == BOOT_MAX_MODULES) {
+		kprintf("boot: more than %d modules, ignoring \"%s\"\n", BOOT_MAX_MODULES, string);
+		return;
+	}
+	map->modules[map->nmodules++] = (struct boot_module){ string, early_map(m->start), m->end - m->start };
+}
+
 static void reserve_boot_data(struct boot_map *map, paddr_t mbi_pa, const struct mb_info *mbi)
 {
 	paddr_t img = (paddr_t)(uintptr_t)_kernel_phys_start;
@@ -99,9 +112,15 @@ static void reserve_boot_data(struct boot_map *map, paddr_t mbi_pa, const struct
 	add_boot(map, mbi->mods_addr, (uint64_t)mbi->mods_count * sizeof(struct mb_module));
 	const struct mb_module *mods = early_map(mbi->mods_addr);
 	for (uint32_t i = 0; i < mbi->mods_count; i++) {
+		if (mods[i].end < mods[i].start) {
+			kprintf("boot: module %u ends (0x%x) below its start (0x%x): ignored\n", i, mods[i].end,
+				mods[i].start);
+			continue;
+		}
 		add_boot(map, mods[i].start, mods[i].end - mods[i].start);
 		if (mods[i].string)
 			add_boot(map, mods[i].string, string_bytes(mods[i].string));
+		list_module(map, &mods[i]);
 	}
 }
 
@@ -120,4 +139,27 @@ int boot_map_build(uint32_t magic, paddr_t mbi_pa, struct boot_map *map)
 	add_ram(map, mbi);
 	reserve_boot_data(map, mbi_pa, mbi);
 	return 0;
+}
+
+/* Does the module string s name the file `name` (see kernel.h)? */
+static bool module_named(const char *s, const char *name)
+{
+	const char *word_end = s, *base = s;
+	while (*word_end && *word_end != ' ') {
+		if (*word_end == '/')
+			base = word_end + 1;
+		word_end++;
+	}
+	size_t len = (size_t)(word_end - base), want = strlen(name);
+	if (len == want + 4 && memcmp(base + want, ".elf", 4) == 0)
+		len = want;
+	return len == want && memcmp(base, name, want) == 0;
+}
+
+const struct boot_module *boot_module_find(const struct boot_map *map, const char *name)
+{
+	for (size_t i = 0; i < map->nmodules; i++)
+		if (module_named(map->modules[i].string, name))
+			return &map->modules[i];
+	return NULL;
 }

@@ -6,11 +6,11 @@
  *    space it runs in: VMAs, pmap, anons) plus one saved register frame.
  *    The task is made by sys_task_create_in with PROC_SPACE_RIGHTS on its
  *    space (handle PROC_SPACE_HANDLE), so the process's own requests are
- *    bounded by what a process may do.  The program image is copied into a
- *    private anonymous mapping at USER_IMAGE_BASE (text made read+exec,
- *    data read+write), the stack is a growsdown mapping below
- *    USER_STACK_TOP (the kernel's own vm_* calls: loading is not a
- *    request of the process); everything else the program maps itself.
+ *    bounded by what a process may do.  The program is an ELF executable
+ *    loaded as execve does (exec.c: its segments private mappings of the
+ *    image's file object, bss, a growsdown stack below EXEC_STACK_TOP,
+ *    the heap's start), by the kernel's own vm_* calls: loading is not a
+ *    request of the process; everything else the program maps itself.
  *    fork is two requests in the parent's task, SYS_VM_FORK of its space
  *    and SYS_CAP_CLOSE of the copy's handle once the child's task, made in
  *    the copy with sys_task_create_in, holds its own child handle.
@@ -47,7 +47,6 @@
 #include "kprintf.h"
 #include "ktest/ktest.h"
 #include "proc.h"
-#include "uaccess.h"
 
 static struct proc *procs[PROC_MAX];
 static struct proc *current;
@@ -91,55 +90,25 @@ static void proc_free(struct proc *p)
 	kfree(&kernel.heap, p);
 }
 
-/* The blob's header (kernel/user/user.ld): magic, bytes of text (header
- * included, page multiple), entry point. */
-struct user_header {
-	uint32_t magic;
-	uint32_t text_bytes;
-	uint64_t entry;
-};
-#define USER_MAGIC 0x6b6d6d55u /* "Ummk" */
-
-static int load_image(struct vm_space *as, const void *image, size_t len, uint64_t *entry)
+int proc_spawn(const struct exec_image *img, struct proc **out)
 {
-	const struct user_header *h = image;
-	uint64_t span;
-	if (len < sizeof(*h) || h->magic != USER_MAGIC || h->text_bytes > len || !mmk_page_round_up(len, &span))
-		return -MMK_EINVAL;
-	vaddr_t at;
-	int rc = vm_map(as, USER_IMAGE_BASE, span, VM_PROT_READ | VM_PROT_WRITE,
-			VM_MAP_PRIVATE | VM_MAP_ANONYMOUS | VM_MAP_FIXED, NULL, 0, VM_PROT_ALL, &at);
-	if (!rc)
-		rc = uaccess_copy_out(as, USER_IMAGE_BASE, image, len);
-	if (!rc && h->text_bytes)
-		rc = vm_protect(as, USER_IMAGE_BASE, h->text_bytes, VM_PROT_READ | VM_PROT_EXEC);
-	if (!rc)
-		rc = vm_map(as, USER_STACK_TOP - USER_STACK_BYTES, USER_STACK_BYTES, VM_PROT_READ | VM_PROT_WRITE,
-			    VM_MAP_PRIVATE | VM_MAP_ANONYMOUS | VM_MAP_FIXED | VM_MAP_GROWSDOWN, NULL, 0, VM_PROT_ALL,
-			    &at);
-	*entry = h->entry;
-	return rc;
-}
-
-int proc_spawn(const char *name, const void *image, size_t len, struct proc **out)
-{
-	struct proc *p = proc_alloc(name);
+	struct proc *p = proc_alloc(img->name);
 	if (!p)
 		return -MMK_ENOMEM;
-	uint64_t entry = 0;
 	int rc = sys_task_create_in(&kernel.sys, NULL, CAP_HANDLE_NONE, PROC_SPACE_RIGHTS, &p->task);
 	if (rc) {
 		proc_free(p);
 		return rc;
 	}
-	rc = load_image(proc_space(p), image, len, &entry);
+	rc = exec_image_load(img, proc_space(p));
 	if (rc) {
 		task_end(p);
 		proc_free(p);
 		return rc;
 	}
-	p->tf = (struct trapframe){ .rip = entry, .cs = SEL_USER_CODE, .ss = SEL_USER_DATA, .rflags = 0x2,
-				    .rsp = USER_STACK_TOP - 8 };
+	/* rsp as after a call (the ABI's entry state of a function): _start is one */
+	p->tf = (struct trapframe){ .rip = img->elf.entry, .cs = SEL_USER_CODE, .ss = SEL_USER_DATA, .rflags = 0x2,
+				    .rsp = EXEC_STACK_TOP - 8 };
 	p->state = PROC_RUNNABLE;
 	p->root = true;
 	*out = p;

@@ -18,6 +18,7 @@
 #include <mmk/sys.h>
 #include <mmk/vm.h>
 
+#include "exec.h"
 #include "trap.h"
 
 #define PROC_MAX 16
@@ -48,14 +49,11 @@ struct proc {
 /* The address space p runs in (its task's; p must not be a reaped zombie). */
 static inline struct vm_space *proc_space(const struct proc *p) { return p->task->space->as; }
 
-/* The user-visible layout of a program (kernel/user/user.ld). */
-#define USER_IMAGE_BASE ((vaddr_t)0x400000)
-#define USER_STACK_TOP ((vaddr_t)0x7ffffff00000)
-#define USER_STACK_BYTES ((uint64_t)16 << 10) /* grows down on demand (VM_MAP_GROWSDOWN) */
-
-/* Start the program image[0, len) (a blob of kernel/user) as a new
- * process.  0 with *out, or a negative error (nothing left behind). */
-int proc_spawn(const char *name, const void *image, size_t len, struct proc **out);
+/* Start the program img (an open exec_image: exec.h) as a new process in
+ * a fresh address space, at its entry point with its stack and heap as
+ * execve leaves them.  0 with *out, or a negative error (-MMK_ENOMEM, no
+ * process slot or memory; vm_exec_layout's errors), nothing left behind. */
+int proc_spawn(const struct exec_image *img, struct proc **out);
 
 /* The process running now (NULL in the scheduler). */
 struct proc *proc_current(void);

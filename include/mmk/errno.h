@@ -14,6 +14,7 @@
 #define MMK_ENOENT 2
 #define MMK_ESRCH 3
 #define MMK_EINTR 4
+#define MMK_ENOEXEC 8 /* not an executable mmk runs (mmk/elf.h) */
 #define MMK_EBADF 9 /* a handle number that names no handle */
 #define MMK_EAGAIN 11
 #define MMK_ENOMEM 12
@@ -25,6 +26,7 @@
 #define MMK_EINVAL 22
 #define MMK_EMFILE 24 /* a handle table is full */
 #define MMK_ENOSPC 28
+#define MMK_EROFS 30 /* a write to read-only backing store (vm_memory_pager) */
 #define MMK_EMLINK 31
 #define MMK_ERANGE 34
 #define MMK_ENOSYS 38

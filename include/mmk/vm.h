@@ -139,6 +139,20 @@ struct vm_file_pager {
 	void *ctx;
 };
 
+/*
+ * A read-only file in memory (an executable handed over by the boot
+ * loader, an image built by a test): bytes[0, len), owned by the caller,
+ * unchanged and alive as long as any object reading through it.  As a
+ * file pager (vm_object_create_memory) page pgoff reads bytes
+ * [pgoff * 4096, + 4096), zeroes past len; a write-back is refused with
+ * -MMK_EROFS, so its pages are private-mapped (execve's segments: copied
+ * on write), and a clean page under reclaim is dropped and read again.
+ */
+struct vm_memory_pager {
+	const void *bytes;
+	uint64_t len;
+};
+
 struct vm_object {
 	uint32_t refcount;  /* references: VMAs plus creator handles */
 	uint32_t type;      /* enum vm_object_type */
@@ -393,10 +407,13 @@ struct vm_exec_segment {
  * outline): each segment a private mapping of image at its offset, its bss
  * anonymous (the bss head in the last file page zeroed in a private copy),
  * a growsdown stack of stack_bytes ending at stack_top with its top page
- * resident, and the heap starting at brk_start.  0; -MMK_EINVAL (bad
- * segment, unaligned stack), -MMK_EBUSY (space not empty), -MMK_ENOMEM,
- * or a pager error; on error the caller destroys the space (execve has not
- * replaced the old image yet, so nothing visible changed).
+ * resident, and the heap starting at brk_start.  A segment with memsz 0
+ * maps nothing.  0; -MMK_EINVAL (bad segment, unaligned stack),
+ * -MMK_EBUSY (space not empty), -MMK_EEXIST (two segments share a page,
+ * or one lies where the stack goes), -MMK_ENOMEM, or a pager error; on
+ * error the caller destroys the space (execve has not replaced the old
+ * image yet, so nothing visible changed).  elf_parse_exec (mmk/elf.h)
+ * makes segments from an executable's program headers.
  */
 int vm_exec_layout(struct vm_space *as, struct vm_object *image, const struct vm_exec_segment *segs, size_t nsegs,
 		   vaddr_t stack_top, uint64_t stack_bytes, vaddr_t brk_start);
@@ -462,6 +479,15 @@ int vm_object_create_phys(struct vm_system *sys, const char *name, pfn_t base, u
  */
 int vm_object_create_external(struct vm_system *sys, const char *name, uint64_t npages,
 			      const struct vm_page_source *src, struct vm_object **out);
+/*
+ * A file object (VM_OBJECT_FILE, size mp->len) whose pages come from the
+ * memory mp names (see struct vm_memory_pager; mp must outlive the
+ * object).  Every mapping of it shares its page frames until written
+ * (execve's text of two processes: one frame per page).  Takes no lock
+ * (the pager reads bytes that never change).  0, -MMK_ENOMEM.
+ */
+int vm_object_create_memory(struct vm_system *sys, const char *name, struct vm_memory_pager *mp,
+			    struct vm_object **out);
 /* Cut obj off its source: later faults on it are -MMK_EFAULT.  The caller
  * removed every translation first (vm_object_zap). */
 void vm_object_detach_source(struct vm_object *obj);

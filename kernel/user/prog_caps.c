@@ -202,6 +202,7 @@ static bool check_object_shared(void)
 int main(void)
 {
 	bool ok = true;
+	ok &= u_report(".data starts at its initial value, .bss at zero", u_check_data_bss());
 	ok &= u_report("handle 0 names this process's space with a process's rights", check_own_handle());
 	ok &= u_report("a handle without WRITE: writable map -EPERM, read-only map works", check_weak_handle());
 	ok &= u_report("a number naming no handle is refused with -EBADF", check_bad_handles());

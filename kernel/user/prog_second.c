@@ -50,7 +50,7 @@ static __attribute__((noinline)) uint64_t deep(unsigned depth)
 static bool check_stack_growth(void)
 {
 	/* 24 frames of 2 KiB: 48 KiB, three times the 16 KiB stack VMA the
-	 * kernel made (proc.h), so vm_fault must extend it downwards. */
+	 * kernel made (exec.h: EXEC_STACK_BYTES), so vm_fault must extend it downwards. */
 	return deep(24) == 24u * 25u / 2u;
 }
 
@@ -73,6 +73,7 @@ static bool check_fault_rate(void)
 int main(void)
 {
 	bool ok = true;
+	ok &= u_report(".data starts at its initial value, .bss at zero", u_check_data_bss());
 	ok &= u_report("the same address holds this program's own bytes", check_private_space());
 	ok &= u_report("PROT_NONE refuses a read, PROT_READ restores it", check_prot_none());
 	ok &= u_report("the stack grows on demand", check_stack_growth());

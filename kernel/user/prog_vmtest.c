@@ -1,8 +1,10 @@
 /*
  * prog_vmtest.c - user program 1: mmk's fault paths seen from ring 3.
  * Each check is reported to the kernel (SYS_REPORT) and counted in the
- * final line: demand-zero memory, a refused write to a read-only page
- * (the child is killed, the kernel and the parent go on), execution from
+ * final line: .data and .bss as the loader made them, writes to its own
+ * text and rodata refused (the child that tries is killed), demand-zero
+ * memory, a refused write to a read-only page (the child is killed, the
+ * kernel and the parent go on), execution from
  * a no-execute page, an access to unmapped memory, copy-on-write after
  * fork in both directions, a shared mapping seen by parent and child,
  * munmap taking pages away, mremap moving pages with their bytes and
@@ -43,6 +45,23 @@ static bool check_readonly_write_refused(void)
 	long status = u_in_child(write_word, (void *)p);
 	bool ok = status == STATUS_SEGV && *p == 7;
 	return ok && u_munmap((void *)p, PAGE) == 0;
+}
+
+/* The loader made the text read+exec and the rodata read-only (user.ld's
+ * segments): a write to either kills the writer, and the bytes stay. */
+static const uint64_t ro_word = 0x0123456789abcdefull;
+
+static bool check_text_write_refused(void)
+{
+	volatile const uint8_t *text = (const uint8_t *)(uintptr_t)check_demand_zero;
+	uint8_t first = text[0];
+	return u_in_child(write_word, (void *)(uintptr_t)check_demand_zero) == STATUS_SEGV && text[0] == first;
+}
+
+static bool check_rodata_write_refused(void)
+{
+	return u_in_child(write_word, (void *)(uintptr_t)&ro_word) == STATUS_SEGV &&
+	       *(volatile const uint64_t *)&ro_word == 0x0123456789abcdefull;
 }
 
 static bool check_unmapped_refused(void)
@@ -144,8 +163,11 @@ static bool check_mremap_madvise(void)
 int main(void)
 {
 	bool ok = true;
+	ok &= u_report(".data starts at its initial value, .bss at zero", u_check_data_bss());
 	ok &= u_report("demand-zero pages read zero and keep what is written", check_demand_zero());
 	ok &= u_report("a write to a read-only page kills the writer only", check_readonly_write_refused());
+	ok &= u_report("a write to the program's own text kills the writer", check_text_write_refused());
+	ok &= u_report("a write to the program's rodata kills the writer", check_rodata_write_refused());
 	ok &= u_report("an access to unmapped memory is refused", check_unmapped_refused());
 	ok &= u_report("a no-execute page cannot be run until PROT_EXEC", check_nx_refused());
 	ok &= u_report("fork copies on write: parent and child diverge", check_fork_cow());

@@ -112,6 +112,26 @@ static inline long u_in_child(int (*fn)(void *), void *arg)
 #define PAGE 4096ul
 #define STATUS_SEGV 139 /* proc.h: PROC_STATUS_SEGV */
 
+/* Every program's .data and .bss (user.ld: the data segment): a word with
+ * an initial value in the file, and zeroes spanning the rest of the
+ * word's page (where the file holds other bytes) and three more pages. */
+#define U_DATA_INITIAL 0x600dda7a5eedf00dull
+static volatile uint64_t u_data_word = U_DATA_INITIAL;
+static volatile uint8_t u_bss_bytes[3 * PAGE + 100];
+
+/* What the loader made of them, seen from inside: .data holds its initial
+ * value, .bss reads zero, and both keep what this process writes. */
+static inline bool u_check_data_bss(void)
+{
+	bool ok = u_data_word == U_DATA_INITIAL;
+	for (size_t i = 0; i < sizeof(u_bss_bytes); i++)
+		ok &= u_bss_bytes[i] == 0;
+	u_data_word = ~U_DATA_INITIAL;
+	u_bss_bytes[0] = 1;
+	u_bss_bytes[sizeof(u_bss_bytes) - 1] = 2;
+	return ok && u_data_word == ~U_DATA_INITIAL && u_bss_bytes[0] == 1 && u_bss_bytes[sizeof(u_bss_bytes) - 1] == 2;
+}
+
 int main(void);
 void _start(void);
 

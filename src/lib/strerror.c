@@ -9,6 +9,7 @@ const char *mmk_strerror(int err)
 	case MMK_ENOENT: return "ENOENT";
 	case MMK_ESRCH: return "ESRCH";
 	case MMK_EINTR: return "EINTR";
+	case MMK_ENOEXEC: return "ENOEXEC";
 	case MMK_EBADF: return "EBADF";
 	case MMK_EAGAIN: return "EAGAIN";
 	case MMK_ENOMEM: return "ENOMEM";
@@ -20,6 +21,7 @@ const char *mmk_strerror(int err)
 	case MMK_EINVAL: return "EINVAL";
 	case MMK_EMFILE: return "EMFILE";
 	case MMK_ENOSPC: return "ENOSPC";
+	case MMK_EROFS: return "EROFS";
 	case MMK_EMLINK: return "EMLINK";
 	case MMK_ERANGE: return "ERANGE";
 	case MMK_ENOSYS: return "ENOSYS";

@@ -5,8 +5,11 @@
  * anonymous memory, with the bytes between the end of the file data and the
  * end of that page zeroed (so they are the program's own copy); then the
  * stack (growsdown, with the argument page resident) and the heap's start.
- * The caller parses the ELF headers (a loader's job, not the VM's) and
- * passes the segments.
+ * The caller parses the ELF headers (a loader's job, not the VM's: see
+ * vm/elf.c) and passes the segments.  Every mapping is made with
+ * MAP_FIXED_NOREPLACE, so segments that share a page, or a segment in the
+ * stack's place, are -MMK_EEXIST instead of one silently replacing the
+ * other (Linux maps an ET_EXEC's first segment that way too).
  */
 #include "vm/vm_internal.h"
 
@@ -16,17 +19,19 @@ static int map_segment(struct vm_space *as, struct vm_object *image, const struc
 	uint64_t skew = s->vaddr - start;
 	uint64_t file_end = s->vaddr + s->filesz, mem_end = s->vaddr + s->memsz;
 	uint64_t file_map_end, mem_map_end;
+	if (s->memsz == 0)
+		return 0; /* nothing to map, as Linux */
 	if (!mmk_page_round_up(file_end, &file_map_end) || !mmk_page_round_up(mem_end, &mem_map_end))
 		return -MMK_EINVAL;
 	vaddr_t out;
 	int rc = 0;
 	if (s->filesz)
-		rc = vm_map(as, start, file_map_end - start, s->prot, VM_MAP_PRIVATE | VM_MAP_FIXED, image,
+		rc = vm_map(as, start, file_map_end - start, s->prot, VM_MAP_PRIVATE | VM_MAP_FIXED_NOREPLACE, image,
 			    s->offset - skew, VM_PROT_ALL, &out);
 	vaddr_t bss = s->filesz ? file_map_end : start; /* a pure-bss segment starts at its page */
 	if (!rc && mem_map_end > bss)
-		rc = vm_map(as, bss, mem_map_end - bss, s->prot, VM_MAP_PRIVATE | VM_MAP_ANONYMOUS | VM_MAP_FIXED, NULL,
-			    0, VM_PROT_ALL, &out);
+		rc = vm_map(as, bss, mem_map_end - bss, s->prot,
+			    VM_MAP_PRIVATE | VM_MAP_ANONYMOUS | VM_MAP_FIXED_NOREPLACE, NULL, 0, VM_PROT_ALL, &out);
 	if (rc || !s->filesz || s->memsz <= s->filesz || mmk_page_aligned(file_end))
 		return rc;
 	/* Zero the bss head that shares the last file page: write-fault it
@@ -64,7 +69,8 @@ int vm_exec_layout(struct vm_space *as, struct vm_object *image, const struct vm
 	}
 	vaddr_t out;
 	int rc = vm_map(as, stack_top - stack_bytes, stack_bytes, VM_PROT_READ | VM_PROT_WRITE,
-			VM_MAP_PRIVATE | VM_MAP_ANONYMOUS | VM_MAP_FIXED | VM_MAP_GROWSDOWN, NULL, 0, VM_PROT_ALL, &out);
+			VM_MAP_PRIVATE | VM_MAP_ANONYMOUS | VM_MAP_FIXED_NOREPLACE | VM_MAP_GROWSDOWN, NULL, 0, VM_PROT_ALL,
+			&out);
 	if (rc)
 		return rc;
 	as->start_stack = stack_top - 8;
